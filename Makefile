@@ -1,0 +1,46 @@
+# build_report: `make pdf` builds the sample report; `make test` runs the tests.
+# Both create .venv first when it is missing. MANUSCRIPT=path builds another report.
+
+MANUSCRIPT ?= manuscript
+BUILD      ?= build
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+BR         := $(BIN)/build-report
+
+# The output name is the slug of the report title, as the CLI's default.
+SLUG := $(shell sed -n 's/^title:[[:space:]]*//p' $(MANUSCRIPT)/report.yaml 2>/dev/null | head -n 1 \
+          | tr -d "\"'" | tr '[:upper:]' '[:lower:]' | sed -e 's/[^a-z0-9]\{1,\}/-/g' -e 's/^-//' -e 's/-$$//')
+OUT  := $(BUILD)/$(or $(SLUG),report)
+
+# Everything a build reads: the manuscript, the styles, the templates and the code.
+SOURCES := $(MANUSCRIPT)/report.yaml $(wildcard $(MANUSCRIPT)/*.yaml $(MANUSCRIPT)/chapters/*.md $(MANUSCRIPT)/images/*)
+CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templates/* styles/*.css) pyproject.toml
+DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
+
+.PHONY: all pdf html test clean install
+
+all: pdf
+pdf: $(OUT).pdf
+html: $(OUT).html
+
+$(OUT).pdf: $(DEPS)
+	$(BR) pdf $(MANUSCRIPT) -o $@ $(FLAGS)
+
+$(OUT).html: $(DEPS)
+	$(BR) html $(MANUSCRIPT) -o $@ $(FLAGS)
+
+install: $(VENV)/.installed
+
+# The venv: pip install -e . with the test extras. Rebuilt when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(BUILD) .pytest_cache

@@ -1,0 +1,258 @@
+"""Assemble stage: the parsed model -> HTML for each output.
+
+The print edition is one HTML document that WeasyPrint lays out. Chapter
+bodies keep their authored, chapter-local ids in the model; here they are
+made document-wide (`chapter--id`), cross-references get real hrefs, and
+footnotes move to where they are called (`float: footnote`).
+
+`all_chapters` adds the generated appendix "Places quoted in this report",
+which every format shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import copy
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from xml.etree import ElementTree as etree
+
+import jinja2
+
+from . import __version__, fonts
+from .model import Chapter, Heading, Manuscript
+from .text import letter
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE / "templates"
+STYLES = PACKAGE.parent / "styles"
+PLACES_ID = "places-quoted"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to build, decided once by the CLI and passed to every stage."""
+
+    draft: bool = False
+    source_refs: bool = False
+    self_contained: bool = False  # embed fonts and images as data: URLs
+    styles: Path = STYLES
+    stamp: str = ""  # draft stamp text: version, date, commit
+
+
+def all_chapters(manuscript: Manuscript) -> list[Chapter]:
+    """The authored chapters plus the generated places appendix."""
+    chapters = list(manuscript.chapters)
+    appendix = places_appendix(manuscript)
+    if appendix is not None:
+        chapters.append(appendix)
+    return chapters
+
+
+def places_appendix(manuscript: Manuscript) -> Chapter | None:
+    """'Places quoted in this report': each place, its region and programme, and its quotes."""
+    quotes = [(chapter, quote) for chapter in manuscript.chapters for quote in chapter.quotes]
+    if not quotes:
+        return None
+    appendices = sum(1 for c in manuscript.chapters if c.kind == "appendix")
+    chapter = Chapter(path="", id=PLACES_ID, title="Places quoted in this report", kind="appendix",
+                      label=letter(appendices))
+    body = etree.Element("div")
+    intro = etree.SubElement(body, "p")
+    intro.text = (f"This report quotes people from {len({q.place.key for _, q in quotes})} places. "
+                  "Each place is listed with its region, its programme and the pages where it is quoted.")
+    table = etree.SubElement(body, "table", {"class": "places"})
+    caption = etree.SubElement(table, "caption")
+    caption.text = "Places quoted, with the pages of their quotes"
+    head = etree.SubElement(etree.SubElement(table, "thead"), "tr")
+    for name in ("Place", "Region", "Programme", "Quoted on"):
+        etree.SubElement(head, "th", {"scope": "col"}).text = name
+    tbody = etree.SubElement(table, "tbody")
+    by_place: dict[str, list] = {}
+    for source, quote in quotes:
+        by_place.setdefault(quote.place.key, []).append((source, quote))
+    for key in sorted(by_place, key=lambda k: manuscript.places[k].name.lower()):
+        place = manuscript.places[key]
+        row = etree.SubElement(tbody, "tr", {"id": f"place-{key}"})
+        etree.SubElement(row, "th", {"scope": "row"}).text = place.name
+        etree.SubElement(row, "td").text = place.region
+        etree.SubElement(row, "td").text = place.programme
+        cell = etree.SubElement(row, "td", {"class": "pagerefs"})
+        for index, (source, quote) in enumerate(by_place[key]):
+            if index:
+                cell[-1].tail = ", "
+            etree.SubElement(cell, "a", {"class": "pageref", "data-chapter": source.id, "data-id": quote.id,
+                                         "aria-label": f"quote {index + 1} from {place.name}, in {source.display_title}"})
+    chapter.body = body
+    return chapter
+
+
+# -- Rewriting a chapter body for one output -------------------------------------------------
+
+Href = Callable[[str, str], str]  # (chapter id, local id or "") -> href
+
+
+def rewrite(chapter: Chapter, href: Href, id_for: Callable[[str], str],
+            src_for: Callable[[str], str]) -> etree.Element:
+    """A copy of the chapter body with ids, cross-references and images made real."""
+    body = copy.deepcopy(chapter.body)
+    for element in body.iter():
+        if element.get("id"):
+            element.set("id", id_for(element.get("id")))
+        if element.tag == "a":
+            if element.get("data-chapter"):
+                element.set("href", href(element.get("data-chapter"), element.get("data-id", "")))
+            elif element.get("href", "").startswith("#"):  # footnote links
+                element.set("href", "#" + id_for(element.get("href")[1:]))
+        if element.tag == "img" and element.get("data-src"):
+            element.set("src", src_for(element.get("data-src")))
+        for name in ("data-xref", "data-src"):
+            element.attrib.pop(name, None)
+    return body
+
+
+def inline_footnotes(body: etree.Element) -> None:
+    """Move each footnote's text to where it is called, as `<span class="footnote">`."""
+    notes = {li.get("id"): li for li in body.iterfind(".//div[@class='footnote']/ol/li")}
+    parents = {child: parent for parent in body.iter() for child in parent}
+    for sup in list(body.iter("sup")):
+        link = sup.find("a[@class='footnote-ref']")
+        if link is None:
+            continue
+        note = notes.get(link.get("href", "")[1:])
+        span = etree.Element("span", {"class": "footnote"})
+        if note is not None:
+            for back in note.iter("a"):
+                if back.get("class") == "footnote-backref":
+                    _remove(back, {c: p for p in note.iter() for c in p})
+            for index, paragraph in enumerate(note):
+                if index and len(span):
+                    span[-1].tail = (span[-1].tail or "") + " "
+                elif index:
+                    span.text = (span.text or "") + " "
+                _append_content(span, paragraph)
+        span.tail = sup.tail
+        parent = parents[sup]
+        parent[list(parent).index(sup)] = span
+    for div in body.findall(".//div[@class='footnote']"):
+        _remove(div, parents)
+
+
+def _append_content(target: etree.Element, source: etree.Element) -> None:
+    if source.text:
+        if len(target):
+            target[-1].tail = (target[-1].tail or "") + source.text
+        else:
+            target.text = (target.text or "") + source.text
+    for child in list(source):
+        target.append(child)
+    if len(target) and target[-1].tail:
+        target[-1].tail = target[-1].tail.rstrip()
+    elif target.text:
+        target.text = target.text.rstrip()
+
+
+def _remove(element: etree.Element, parents: dict) -> None:
+    parent = parents[element]
+    index = list(parent).index(element)
+    if element.tail:
+        if index:
+            parent[index - 1].tail = (parent[index - 1].tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def serialize(element: etree.Element, method: str = "html") -> str:
+    """The content of `element` (not the element itself) as HTML, or XHTML with method="xml"."""
+    parts = [_escape(element.text or "")]
+    parts += [etree.tostring(child, encoding="unicode", method=method) for child in element]
+    return "".join(parts)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# -- The print document ---------------------------------------------------------------------
+
+def file_url(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+def data_url(path: Path) -> str:
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if path.suffix == ".ttf":
+        kind = "font/ttf"
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def stylesheet(names: list[str], options: Options, url_for: Callable[[Path], str]) -> str:
+    parts = [fonts.font_face_css(url_for)]
+    for name in names:
+        path = options.styles / name
+        parts.append(f"/* {name} */\n" + path.read_text(encoding="utf-8"))
+    return "\n\n".join(parts)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["longdate"] = long_date
+    return env
+
+
+def long_date(value: str) -> str:
+    """'2026-11-02' -> '2 November 2026'."""
+    date = dt.date.fromisoformat(value)
+    return f"{date.day} {date.strftime('%B')} {date.year}"
+
+
+def print_html(manuscript: Manuscript, options: Options) -> str:
+    """The whole report as one HTML document for WeasyPrint."""
+    url_for = data_url if options.self_contained else file_url
+    chapters = all_chapters(manuscript)
+    kinds = {chapter.id: chapter.kind for chapter in chapters}
+
+    def href(chapter_id: str, local: str) -> str:
+        return f"#{chapter_id}--{local}" if local else f"#{chapter_id}"
+
+    rendered = []
+    for chapter in chapters:
+        body = rewrite(chapter, href, lambda local, c=chapter: f"{c.id}--{local}",
+                       lambda rel: url_for(manuscript.root / rel))
+        inline_footnotes(body)
+        for anchor in body.iter("a"):
+            target = anchor.get("data-chapter")
+            if target:
+                if kinds.get(target) == "front":
+                    anchor.set("class", anchor.get("class", "") + " front")
+                if not anchor.get("data-id") or anchor.get("data-id") in _heading_ids(chapters, target):
+                    anchor.set("class", anchor.get("class", "") + " show-page")
+        rendered.append((chapter, serialize(body)))
+
+    css = stylesheet(["tokens.css", "print.css"] + (["draft.css"] if options.draft else []), options, url_for)
+    return _environment().get_template("print.html.j2").render(
+        report=manuscript.report, chapters=rendered, toc=_toc(chapters), css=css,
+        options=options, version=__version__,
+        front=[(c, html) for c, html in rendered if c.kind == "front"],
+        body=[(c, html) for c, html in rendered if c.kind != "front"],
+    )
+
+
+def _heading_ids(chapters: list[Chapter], chapter_id: str) -> set[str]:
+    return {h.id for c in chapters if c.id == chapter_id for h in c.headings}
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    chapter: Chapter
+    sections: list[Heading]
+
+
+def _toc(chapters: list[Chapter]) -> list[TocEntry]:
+    return [TocEntry(c, [h for h in c.headings if h.level == 2] if c.kind != "front" else []) for c in chapters]
+

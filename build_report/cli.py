@@ -1,0 +1,112 @@
+"""The command line: `build-report VERB [MANUSCRIPT_DIR] [options]`.
+
+`main(argv) -> int` parses arguments and calls one function per verb; the work
+is done by the stages. Problems in the manuscript are printed as
+`path:line: error: message`; exit codes are 0 ok, 1 checks failed, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, TextIO
+
+from . import __version__, build
+from .assemble import STYLES, Options
+from .diagnostics import EXIT_BAD_INPUT, EXIT_OK, BuildReportError, Diagnostics, ManuscriptError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so main() returns the code."""
+
+    def error(self, message: str):
+        raise _Usage(f"{self.prog}: error: {message}")
+
+
+class _Usage(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
+                        help="the manuscript folder (default: manuscript)")
+    common.add_argument("-o", "--output", type=Path, help="where to write the output")
+    common.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
+    common.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    common.add_argument("-v", "--verbose", action="store_true", help="print stage timings")
+
+    parser = _Parser(prog="build-report", description="Build a report manuscript into a PDF and an EPUB.")
+    parser.add_argument("--version", action="version", version=f"build-report {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True, parser_class=_Parser)
+    verbs.add_parser("pdf", parents=[common], help="build the PDF (default build/<slug>.pdf)")
+    verbs.add_parser("html", parents=[common], help="write the self-contained print HTML that WeasyPrint renders")
+    return parser
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except _Usage as exc:
+        print(exc, file=stderr)
+        return EXIT_BAD_INPUT
+    except SystemExit as exc:  # --help and --version print and exit 0
+        return int(exc.code or 0)
+    diagnostics = Diagnostics(strict=args.strict)
+    timer = build.Timer(stderr if args.verbose else None)
+    try:
+        return VERBS[args.verb](args, diagnostics, timer, stdout)
+    except ManuscriptError:
+        return EXIT_BAD_INPUT
+    except BuildReportError as exc:
+        print(f"build-report: error: {exc}", file=stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("build-report: interrupted", file=stderr)
+        return 130
+    finally:
+        if not args.quiet or diagnostics.errors:
+            diagnostics.report(stderr)
+
+
+def _default_output(args: argparse.Namespace, manuscript, suffix: str) -> Path:
+    return args.output or Path("build") / f"{manuscript.slug}{suffix}"
+
+
+def _options(args: argparse.Namespace, **changes) -> Options:
+    return Options(styles=args.styles, **changes)
+
+
+def cmd_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    manuscript = build.load(args.manuscript, diagnostics, timer)
+    out = _default_output(args, manuscript, ".pdf")
+    build.build_pdf(manuscript, out, _options(args), diagnostics, timer)
+    diagnostics.check()
+    _done(args, out, stdout)
+    return EXIT_OK
+
+
+def cmd_html(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    manuscript = build.load(args.manuscript, diagnostics, timer)
+    out = _default_output(args, manuscript, ".html")
+    build.build_html(manuscript, out, _options(args, self_contained=True), timer)
+    _done(args, out, stdout)
+    return EXIT_OK
+
+
+def _done(args, out: Path, stdout: TextIO) -> None:
+    if not args.quiet:
+        print(f"wrote {out}", file=stdout)
+
+
+VERBS: dict[str, Callable[..., int]] = {"pdf": cmd_pdf, "html": cmd_html}
+
+
+def main_entry() -> None:
+    """The `build-report` console script."""
+    sys.exit(main())

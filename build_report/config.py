@@ -1,0 +1,161 @@
+"""Load stage, part 1: report.yaml and places.yaml, validated, with line numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostics
+from .model import Location, Place, Report
+from .text import did_you_mean
+
+
+class LineMap(dict):
+    """A YAML mapping that remembers the line of each key (`.lines[key]`)."""
+
+    lines: dict[str, int]
+    line: int
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineMap:
+    mapping = LineMap(loader.construct_mapping(node, deep=True))
+    mapping.lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+    mapping.line = node.start_mark.line + 1
+    return mapping
+
+
+class LineList(list):
+    """A YAML sequence that remembers the line of each item (`.lines[i]`)."""
+
+    lines: list[int]
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    sequence = LineList(loader.construct_sequence(node, deep=True))
+    sequence.lines = [item.start_mark.line + 1 for item in node.value]
+    return sequence
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+# Dates stay strings: "2026-11-02" is metadata text, not a datetime to reformat.
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def parse_yaml(text: str, location: Location, diagnostics: Diagnostics) -> Any:
+    """Parse YAML text; a syntax error becomes a diagnostic at its line."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = location.line + (mark.line if mark else 0)
+        problem = getattr(exc, "problem", None) or str(exc)
+        diagnostics.error(Location(location.path, max(line, 1)), f"invalid YAML: {problem}")
+        return None
+
+
+def read_yaml(root: Path, name: str, diagnostics: Diagnostics) -> Any:
+    path = root / name
+    if not path.is_file():
+        diagnostics.error(Location(name), "file not found")
+        return None
+    return parse_yaml(path.read_text(encoding="utf-8"), Location(name, 1), diagnostics)
+
+
+_LIST_FIELDS = {"chapters", "authors", "keywords"}
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def load_report(root: Path, diagnostics: Diagnostics) -> Report | None:
+    """Read and validate report.yaml."""
+    data = read_yaml(root, "report.yaml", diagnostics)
+    if data is None:
+        return None
+    if not isinstance(data, LineMap):
+        diagnostics.error(Location("report.yaml", 1), "report.yaml must be a mapping of keys to values")
+        return None
+
+    def at(key: str) -> Location:
+        return Location("report.yaml", data.lines.get(key, 1))
+
+    known = {f.name for f in fields(Report)} - {"chapter_locations"}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        key = str(key)
+        if key not in known:
+            diagnostics.warning(at(key), f"unknown key '{key}'{did_you_mean(key, sorted(known))}")
+        elif key in _LIST_FIELDS:
+            if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+                diagnostics.error(at(key), f"'{key}' must be a list of strings")
+            else:
+                values[key] = [str(v) for v in value]
+        elif key == "links":
+            if not isinstance(value, dict):
+                diagnostics.error(at(key), "'links' must be a mapping (exclude, accept, timeout, ...)")
+            else:
+                values[key] = value
+        elif value is not None:
+            if isinstance(value, (dict, list)):
+                diagnostics.error(at(key), f"'{key}' must be a single value, not a {type(value).__name__}")
+            else:
+                values[key] = str(value)
+
+    for key in ("title", "chapters"):
+        if not data.get(key):
+            diagnostics.error(Location("report.yaml", 1), f"missing required key '{key}'")
+    if "date" in values:
+        try:
+            dt.date.fromisoformat(values["date"])
+        except ValueError:
+            diagnostics.error(at("date"), f"date '{values['date']}' is not YYYY-MM-DD")
+    if "language" in values and not _LANGUAGE.match(values["language"]):
+        diagnostics.error(at("language"), f"language '{values['language']}' is not a BCP 47 tag such as en-GB")
+    if "cover" in values and not (root / values["cover"]).is_file():
+        diagnostics.error(at("cover"), f"cover image '{values['cover']}' not found")
+    if "title" not in values or "chapters" not in values:
+        return None
+    report = Report(**values)
+    report.links = dict(values.get("links", {}))
+    report.chapter_locations = [Location("report.yaml", line) for line in data["chapters"].lines]
+    return report
+
+
+def load_places(root: Path, name: str, diagnostics: Diagnostics) -> dict[str, Place]:
+    """Read and validate places.yaml: key -> name (required), region, programme."""
+    data = read_yaml(root, name, diagnostics)
+    if data is None:
+        return {}
+    if not isinstance(data, LineMap):
+        diagnostics.error(Location(name, 1), "places file must map each place key to its details")
+        return {}
+    places: dict[str, Place] = {}
+    seen_names: dict[str, str] = {}
+    for key, entry in data.items():
+        where = Location(name, data.lines.get(str(key), 1))
+        if not isinstance(entry, LineMap):
+            diagnostics.error(where, f"place '{key}' must be a mapping with at least 'name'")
+            continue
+        for unknown in sorted(set(map(str, entry)) - {"name", "region", "programme"}):
+            diagnostics.warning(Location(name, entry.lines[unknown]), f"unknown key '{unknown}' in place '{key}'")
+        if not entry.get("name"):
+            diagnostics.error(where, f"place '{key}' has no 'name'")
+            continue
+        place = Place(str(key), str(entry["name"]), str(entry.get("region") or ""),
+                      str(entry.get("programme") or ""), where)
+        if place.name.lower() in seen_names:
+            diagnostics.error(where, f"duplicate place name '{place.name}' (also '{seen_names[place.name.lower()]}')")
+        seen_names[place.name.lower()] = place.key
+        places[place.key] = place
+    return places

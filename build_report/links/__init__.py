@@ -1,0 +1,18 @@
+"""External link checking (issue 4): http(s) and mailto links of the manuscript.
+
+    policy = LinkPolicy.from_mapping(report.links)
+    results = check_links(manuscript.links(), policy, cache_path=Path("build/.linkcache.json"))
+    print(render_report(results, "text"), end="")
+    sys.exit(exit_code(results))
+
+Modules: policy (the `links:` settings), probe (one URL over HTTP), checker
+(all links, de-duplicated, cached), cache (the JSON verdict cache), report
+(text, json, junit and markdown output).
+"""
+
+from .checker import check_links
+from .policy import LinkPolicy
+from .report import exit_code, render_report
+from .results import LinkResult, Status
+
+__all__ = ["LinkPolicy", "LinkResult", "Status", "check_links", "exit_code", "render_report"]

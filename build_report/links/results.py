@@ -1,0 +1,50 @@
+"""Verdicts: what checking a URL found, and the per-occurrence result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..model import Link
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    BROKEN = "broken"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one URL, shared by all its occurrences."""
+
+    status: Status
+    reason: str = ""  # a sentence for people; "" when plainly OK
+    code: int | None = None  # HTTP status of the final response
+    final_url: str = ""  # where redirects ended; "" when nothing was requested
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """The verdict for one occurrence of a link in the manuscript."""
+
+    link: Link
+    url: str
+    status: Status
+    code: int | None
+    reason: str
+    final_url: str
+    from_cache: bool = False
+
+    @classmethod
+    def of(cls, link: Link, verdict: Verdict, from_cache: bool = False) -> LinkResult:
+        return cls(
+            link=link,
+            url=link.url.strip(),
+            status=verdict.status,
+            code=verdict.code,
+            reason=verdict.reason,
+            final_url=verdict.final_url,
+            from_cache=from_cache,
+        )

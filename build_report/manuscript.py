@@ -1,0 +1,317 @@
+"""Load and parse stages: the manuscript folder -> a `Manuscript` of `Chapter`s.
+
+1. report.yaml and places.yaml (config.py);
+2. each chapter's front matter, which decides its kind and so its label
+   (1, 2, 3 for chapters; A, B for appendices; none for front matter);
+3. each chapter's Markdown, through the extensions in `markdown/`;
+4. a pass over each chapter's tree that numbers sections, figures and tables
+   and collects headings, quotes, links and ids into the model;
+5. cross-references resolved against the whole manuscript.
+
+Every problem is collected in `Diagnostics`; errors stop the build after the
+whole manuscript has been read, so an author sees them all at once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree as etree
+
+from .config import LineMap, load_places, load_report, parse_yaml
+from .diagnostics import Diagnostics
+from .markdown import html_to_tree, make_markdown
+from .model import Caption, Chapter, Heading, Link, Location, Manuscript, Quote
+from .text import did_you_mean, letter, slugify
+
+KINDS = ("front", "chapter", "appendix")
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.S)
+IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".svg"}
+MISSING_FOOTNOTE = re.compile(r"\[\^([^\]\s]+)\]")
+CRITIC_MARK = re.compile(r"\{(\+\+|--|~~|==|>>)")
+
+
+def load(root: Path, diagnostics: Diagnostics, critic_mode: str = "view") -> Manuscript:
+    """Read and parse a whole manuscript; raise `ManuscriptError` on errors."""
+    root = root.resolve()
+    if not root.is_dir():
+        diagnostics.error(Location(str(root)), "manuscript folder not found")
+        diagnostics.check()
+    report = load_report(root, diagnostics)
+    places = load_places(root, report.places if report else "places.yaml", diagnostics)
+    manuscript = Manuscript(root, report, places)  # type: ignore[arg-type]
+    if report is not None:
+        manuscript.chapters = _read_chapters(manuscript, diagnostics, critic_mode)
+        resolve_references(manuscript, diagnostics)
+    diagnostics.check()
+    return manuscript
+
+
+def _read_chapters(manuscript: Manuscript, diagnostics: Diagnostics, critic_mode: str) -> list[Chapter]:
+    sources: list[tuple[Chapter, str, int]] = []
+    counters = {"chapter": 0, "appendix": 0}
+    seen: dict[str, str] = {}
+    for entry, listed_at in zip(manuscript.report.chapters, manuscript.report.chapter_locations):
+        path = manuscript.root / entry
+        rel = PurePosixPath(entry).as_posix()
+        if not path.is_file():
+            hint = did_you_mean(PurePosixPath(entry).name, [p.name for p in path.parent.glob("*.md")], 0.8)
+            diagnostics.error(listed_at, f"chapter file '{entry}' not found{hint}")
+            continue
+        text = path.read_text(encoding="utf-8")
+        meta, body, first_line = _front_matter(text, rel, diagnostics)
+        chapter = Chapter(path=rel, id=str(meta.get("id") or _default_id(path)), title=str(meta.get("title") or ""),
+                          kind=str(meta.get("kind") or "chapter"), source_lines=text.count("\n") + 1)
+        if chapter.kind not in KINDS:
+            where = Location(rel, meta.lines.get("kind", 1) if isinstance(meta, LineMap) else 1)
+            diagnostics.error(where, f"kind must be one of {', '.join(KINDS)}, not '{chapter.kind}'")
+            chapter.kind = "chapter"
+        if chapter.id in seen:
+            diagnostics.error(Location(rel, 1), f"duplicate chapter id '{chapter.id}' (also used by {seen[chapter.id]})")
+        seen[chapter.id] = rel
+        if chapter.kind in counters:
+            counters[chapter.kind] += 1
+            n = counters[chapter.kind]
+            chapter.label = str(n) if chapter.kind == "chapter" else letter(n - 1)
+        sources.append((chapter, body, first_line))
+    for chapter, body, first_line in sources:
+        _parse(chapter, body, first_line, manuscript, diagnostics, critic_mode)
+    return [chapter for chapter, _, _ in sources]
+
+
+def _default_id(path: Path) -> str:
+    return slugify(re.sub(r"^\d+[-_ ]*", "", path.stem)) or slugify(path.stem) or "chapter"
+
+
+def _front_matter(text: str, rel: str, diagnostics: Diagnostics) -> tuple[dict, str, int]:
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return {}, text, 1
+    meta = parse_yaml(match.group(1) or "", Location(rel, 2), diagnostics) or {}
+    if not isinstance(meta, dict):
+        diagnostics.error(Location(rel, 2), "front matter must be a mapping (title, id, kind)")
+        meta = {}
+    for key in sorted(set(map(str, meta)) - {"title", "id", "kind"}):
+        line = meta.lines.get(key, 0) + 1 if isinstance(meta, LineMap) else 2
+        diagnostics.warning(Location(rel, line), f"unknown front matter key '{key}'{did_you_mean(key, ['title', 'id', 'kind'])}")
+    if isinstance(meta, LineMap):  # lines inside the front matter start at file line 2
+        meta.lines = {k: v + 1 for k, v in meta.lines.items()}
+    body = text[match.end():]
+    return meta, body, text[: match.end()].count("\n") + 1
+
+
+def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
+           diagnostics: Diagnostics, critic_mode: str) -> None:
+    def report(line: int, message: str) -> None:
+        diagnostics.error(Location(chapter.path, line), message)
+
+    md = make_markdown(manuscript.places, report, first_line, critic_mode)
+    try:
+        tree = html_to_tree(md.convert(body))
+    except etree.ParseError as exc:
+        diagnostics.error(Location(chapter.path, first_line), f"raw HTML in this chapter is not well-formed ({exc})")
+        tree = etree.Element("div")
+    chapter.body = tree
+    _take_title(chapter, tree, diagnostics)
+    _collect(chapter, tree, manuscript, diagnostics)
+
+
+def _take_title(chapter: Chapter, tree: etree.Element, diagnostics: Diagnostics) -> None:
+    """Without a front-matter title, the first `# Heading` is the chapter title."""
+    first = tree.find("h1")
+    if not chapter.title and first is not None:
+        chapter.title = _text(first)
+        tree.remove(first)
+    elif first is not None and _text(first) == chapter.title:
+        tree.remove(first)
+    if not chapter.title:
+        diagnostics.error(Location(chapter.path, 1), "chapter has no title: add 'title:' to the front matter or a '# Heading'")
+        chapter.title = chapter.id
+
+
+def _text(element: etree.Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def line_of(element: etree.Element, parents: dict) -> int:
+    """The source line of an element: its own `data-line` or its nearest block's."""
+    while element is not None:
+        if element.get("data-line"):
+            return int(element.get("data-line"))
+        element = parents.get(element)
+    return 0
+
+
+def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diagnostics: Diagnostics) -> None:
+    """Number sections, figures and tables; gather ids, quotes and links into the model."""
+    parents = {child: parent for parent in tree.iter() for child in parent}
+
+    def at(element: etree.Element) -> Location:
+        return Location(chapter.path, line_of(element, parents))
+
+    numbered = chapter.kind != "front"
+    sections = 0
+    counters = {"figure": 0, "table": 0}
+    for element in tree.iter():
+        tag = element.tag
+        element_id = element.get("id")
+        if element_id:
+            if element_id in chapter.ids or element_id == chapter.id:
+                diagnostics.error(at(element), f"duplicate id '{element_id}' (first used at line {chapter.ids.get(element_id, Location('', 1)).line})")
+            else:
+                chapter.ids[element_id] = at(element)
+        if tag in ("h2", "h3", "h4", "h5", "h6"):
+            number = ""
+            if tag == "h2" and numbered:
+                sections += 1
+                number = f"{chapter.label}.{sections}"
+                span = etree.Element("span", {"class": "number"})
+                span.text, span.tail = number, " " + (element.text or "")
+                element.text = None
+                element.insert(0, span)
+            chapter.headings.append(Heading(element_id or "", int(tag[1]), _text(element).removeprefix(number).strip(), number, at(element)))
+        elif tag == "h1":
+            diagnostics.warning(at(element), "a second '# ' heading in a chapter; use '## ' for sections")
+        elif tag == "figure" and "place-quote" in element.get("class", ""):
+            place = manuscript.places[element.get("data-place")]
+            role = element.find("./figcaption/span[@class='role']")
+            chapter.quotes.append(Quote(element_id, place, _text(role) if role is not None else "", at(element)))
+        elif (tag == "figure" and "figure" in element.get("class", "").split()) or (tag == "table" and element.find("caption") is not None):
+            kind = "figure" if tag == "figure" else "table"
+            counters[kind] += 1
+            number = f"{chapter.label}.{counters[kind]}" if chapter.label else str(counters[kind])
+            caption = element.find("figcaption" if kind == "figure" else "caption")
+            if caption is None:
+                caption = etree.SubElement(element, "figcaption")
+            label = etree.Element("span", {"class": "caption-label"})
+            label.text, label.tail = f"{kind.capitalize()} {number}", " " + (caption.text or "")
+            caption.text = None
+            caption.insert(0, label)
+            chapter.captions.append(Caption(element_id or "", kind, number, _text(caption), at(element)))
+        elif tag == "img":
+            _check_image(chapter, element, at(element), manuscript, diagnostics)
+        elif tag == "a" and element.get("href") is not None:
+            _collect_link(chapter, element, at(element), diagnostics)
+        for value in (element.text, element.tail):
+            for match in MISSING_FOOTNOTE.finditer(value or ""):
+                diagnostics.error(at(element if value is element.text else parents.get(element, element)),
+                                  f"footnote '[^{match.group(1)}]' has no definition")
+            if value and CRITIC_MARK.search(value):
+                diagnostics.warning(at(element), "unbalanced review mark")
+
+
+def _check_image(chapter: Chapter, image: etree.Element, where: Location, manuscript: Manuscript,
+                 diagnostics: Diagnostics) -> None:
+    src = image.get("src", "")
+    if not image.get("alt", "").strip():
+        diagnostics.error(where, f"image '{src}' has no alt text: describe it in ![...]")
+    if urlsplit(src).scheme:
+        diagnostics.error(where, f"image '{src}' must be a file in the manuscript, not a URL")
+        return
+    target = (manuscript.root / PurePosixPath(chapter.path).parent / unquote(src)).resolve()
+    rel = _relative(target, manuscript.root)
+    if rel is None:
+        diagnostics.error(where, f"image '{src}' is outside the manuscript folder")
+    elif not target.is_file():
+        names = [p.name for p in target.parent.glob("*")] if target.parent.is_dir() else []
+        diagnostics.error(where, f"image '{src}' not found{did_you_mean(target.name, names)}")
+    elif target.suffix.lower() not in IMAGE_TYPES:
+        diagnostics.error(where, f"image '{src}' must be PNG, JPEG or SVG")
+    else:
+        image.set("data-src", rel)
+    chapter.links.append(Link(src, image.get("alt", ""), where, chapter.id, "image"))
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def _collect_link(chapter: Chapter, anchor: etree.Element, where: Location, diagnostics: Diagnostics) -> None:
+    href = anchor.get("href", "")
+    text = _text(anchor)
+    cls = anchor.get("class", "")
+    if "footnote-ref" in cls or "footnote-backref" in cls:
+        return
+    scheme = urlsplit(href).scheme.lower()
+    if scheme in ("http", "https"):
+        chapter.links.append(Link(href, text, where, chapter.id, "external"))
+    elif scheme == "mailto":
+        chapter.links.append(Link(href, text, where, chapter.id, "mailto"))
+    elif scheme:
+        diagnostics.warning(where, f"link '{href}' uses an unsupported scheme '{scheme}'")
+    else:
+        chapter.links.append(Link(href, text, where, chapter.id, "xref"))
+        anchor.set("data-xref", href)
+
+
+def resolve_references(manuscript: Manuscript, diagnostics: Diagnostics) -> None:
+    """Point every cross-reference at a chapter and a local id; fill empty link text.
+
+    A resolved `<a>` gets `data-chapter` (target chapter id) and, for a target
+    inside the chapter, `data-id`. Writers turn these into hrefs for their format.
+    """
+    by_path = {c.path: c for c in manuscript.chapters}
+    listed = {_normalise(entry) for entry in manuscript.report.chapters}
+    for chapter in manuscript.chapters:
+        anchors = [a for a in chapter.body.iter("a") if a.get("data-xref") is not None]
+        links = [link for link in chapter.links if link.kind == "xref"]
+        for anchor, link in zip(anchors, links):
+            split = urlsplit(link.url)
+            target = chapter
+            if split.path:
+                target_path = _normalise((PurePosixPath(chapter.path).parent / unquote(split.path)).as_posix())
+                target = by_path.get(target_path)
+                if target is None and target_path in listed:
+                    continue  # a listed chapter that failed to load is reported already
+                if target is None:
+                    hint = did_you_mean(PurePosixPath(split.path).name, [PurePosixPath(p).name for p in by_path], 0.8)
+                    diagnostics.error(link.source, f"cross-reference to '{link.url}': no chapter '{split.path}' in report.yaml{hint}")
+                    continue
+            fragment = unquote(split.fragment)
+            if fragment == target.id:
+                fragment = ""
+            if fragment and fragment not in target.ids:
+                hint = did_you_mean(fragment, sorted(target.ids))
+                diagnostics.error(link.source, f"cross-reference to '{link.url}': no heading, figure or table '#{fragment}' in {target.path}{hint}")
+                continue
+            _point(anchor, target, fragment)
+
+
+def _point(anchor: etree.Element, target: Chapter, fragment: str) -> None:
+    anchor.set("data-chapter", target.id)
+    if fragment:
+        anchor.set("data-id", fragment)
+    anchor.set("class", (anchor.get("class", "") + " xref").strip())
+    if not _text(anchor) and len(anchor) == 0:
+        anchor.text = target_name(target, fragment)
+
+
+def target_name(chapter: Chapter, fragment: str) -> str:
+    """The text an empty cross-reference shows: 'Chapter 2, Working across boundaries'."""
+    if not fragment:
+        return chapter.display_title
+    for heading in chapter.headings:
+        if heading.id == fragment:
+            return f"Section {heading.number}, {heading.title}" if heading.number else heading.title
+    for caption in chapter.captions:
+        if caption.id == fragment:
+            return f"{caption.kind.capitalize()} {caption.number}"
+    for quote in chapter.quotes:
+        if quote.id == fragment:
+            return f"the quote from {quote.place.name}"
+    return chapter.display_title
+
+
+def _normalise(path: str) -> str:
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)

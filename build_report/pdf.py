@@ -1,0 +1,135 @@
+"""Render and finish stages for the PDF: WeasyPrint lays out the print HTML,
+then pypdf finishes the file (page labels, document info, XMP metadata).
+
+`render` returns WeasyPrint's `Document` (pages as data), so callers such as the
+EPUB page-list can read page positions without writing a PDF.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import logging
+from pathlib import Path
+from typing import Iterator
+
+import weasyprint
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
+
+from .assemble import Options, print_html
+from .diagnostics import Diagnostics, RenderError
+from .fonts import font_dirs
+from .model import Location, Manuscript
+from .output import source_date
+
+PDF_VARIANT = "pdf/ua-1"  # tagged PDF, document title displayed, alt text kept
+
+
+class ManuscriptFetcher(weasyprint.urls.URLFetcher):
+    """Fetch only data: URLs and files inside the allowed folders; never the network."""
+
+    def __init__(self, roots: list[Path]):
+        super().__init__(allowed_protocols={"file", "data"})
+        self.roots = [root.resolve() for root in roots]
+
+    def fetch(self, url, headers=None):
+        if url.startswith("file:"):
+            path = Path(weasyprint.urls.url_to_filename(url) if hasattr(weasyprint.urls, "url_to_filename")
+                        else url[len("file://"):]).resolve()
+            if not any(path.is_relative_to(root) for root in self.roots):
+                raise ValueError(f"refusing to read {path}: outside the manuscript, styles and fonts")
+        return super().fetch(url, headers)
+
+
+@contextlib.contextmanager
+def _collect_warnings(diagnostics: Diagnostics) -> Iterator[None]:
+    """WeasyPrint's warnings (bad CSS, images it cannot read) become diagnostics."""
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            diagnostics.warning(Location("styles"), f"renderer: {record.getMessage()}")
+
+    logger = logging.getLogger("weasyprint")
+    handler = Handler(logging.WARNING)
+    logger.addHandler(handler)
+    previous, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = previous
+
+
+def render(manuscript: Manuscript, options: Options, diagnostics: Diagnostics,
+           html: str | None = None) -> weasyprint.Document:
+    """Lay out the print edition. Returns the WeasyPrint document (pages, anchors)."""
+    html = html if html is not None else print_html(manuscript, options)
+    fetcher = ManuscriptFetcher([manuscript.root, options.styles, *font_dirs()])
+    with _collect_warnings(diagnostics):
+        try:
+            return weasyprint.HTML(string=html, base_url=str(manuscript.root), url_fetcher=fetcher).render()
+        except Exception as exc:  # WeasyPrint's own failures are not the author's
+            raise RenderError(f"the PDF could not be laid out: {exc}") from exc
+
+
+def body_start(document: weasyprint.Document, manuscript: Manuscript) -> int:
+    """Index of the page where the first non-front chapter starts (0 if none)."""
+    first = next((c.id for c in manuscript.chapters if c.kind != "front"), None)
+    for index, page in enumerate(document.pages):
+        if first in page.anchors:
+            return index
+    return 0
+
+
+def finish(document: weasyprint.Document, manuscript: Manuscript) -> bytes:
+    """Write the PDF with WeasyPrint, then add page labels and metadata with pypdf."""
+    pdf = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
+    reader = PdfReader(io.BytesIO(pdf))
+    writer = PdfWriter(clone_from=reader)
+
+    start = body_start(document, manuscript)
+    if start:
+        writer.set_page_label(0, start - 1, style="/r", start=1)
+    writer.set_page_label(start, len(writer.pages) - 1, style="/D", start=1)
+
+    report = manuscript.report
+    stamp = _pdf_date(report.date)
+    info = {
+        "/Title": report.title + (f": {report.subtitle}" if report.subtitle else ""),
+        "/Author": ", ".join(report.authors),
+        "/Subject": report.description or report.subtitle,
+        "/Keywords": ", ".join(report.keywords),
+        "/Creator": "build_report",
+        "/Producer": "build_report with WeasyPrint and pypdf",
+    }
+    if stamp:
+        info.update({"/CreationDate": stamp, "/ModDate": stamp})
+    writer.add_metadata({key: value for key, value in info.items() if value})
+    writer._root_object[NameObject("/Lang")] = TextStringObject(report.language)
+    _stable_id(writer, report.identifier or report.title)
+
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _pdf_date(date: str) -> str:
+    """D:YYYYMMDDHHmmSSZ from SOURCE_DATE_EPOCH, else from the report date."""
+    epoch = source_date()
+    if epoch is not None:
+        moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    elif date:
+        moment = dt.datetime.fromisoformat(date).replace(tzinfo=dt.timezone.utc)
+    else:
+        return ""
+    return moment.strftime("D:%Y%m%d%H%M%SZ")
+
+
+def _stable_id(writer: PdfWriter, seed: str) -> None:
+    """A file /ID derived from the content, so equal inputs give equal bytes."""
+    import hashlib
+
+    digest = hashlib.md5(seed.encode("utf-8")).digest()
+    writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
