@@ -26,6 +26,8 @@ from markdown import Extension
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
+from .lines import strip_tokens
+
 CAPTION_ID = re.compile(r"\s*\{#([\w:.-]+)\}\s*$")
 
 
@@ -35,7 +37,7 @@ class TableCaptionPreprocessor(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         out: list[str] = []
         for line in lines:
-            if line.startswith("Table:") and out and out[-1].lstrip().startswith("|"):
+            if strip_tokens(line).startswith("Table:") and out and out[-1].lstrip().startswith("|"):
                 out.append("")
             out.append(line)
         return out

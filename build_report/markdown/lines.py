@@ -44,7 +44,8 @@ def mark(lines: list[str], first_line: int = 1) -> list[str]:
             not fenced
             and line.strip()
             and not _NO_TOKEN.match(line)
-            and (_BLANK.match(previous) or previous.lstrip().startswith("#") or _STARTS_ITEM.match(line))
+            and (_BLANK.match(previous) or previous.lstrip().startswith("#") or _STARTS_ITEM.match(line)
+                 or (line.startswith("Table:") and previous.lstrip().startswith("|")))
         )
         if starts_block:
             prefix = _PREFIX.match(line).group(1)
@@ -93,6 +94,7 @@ class SourceLinesExtension(Extension):
         super().__init__(**kwargs)
 
     def extendMarkdown(self, md):
-        md.preprocessors.register(LineMarkPreprocessor(md, self.getConfig("first_line")), "source_lines", 25)
+        # Before anything that adds or removes lines (table captions at 26), after whitespace (30).
+        md.preprocessors.register(LineMarkPreprocessor(md, self.getConfig("first_line")), "source_lines", 27)
         # After footnotes are attached (50), before inline patterns (20) and places (40).
         md.treeprocessors.register(LineAttributeTreeprocessor(md), "source_lines", 45)

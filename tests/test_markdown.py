@@ -1,0 +1,48 @@
+"""Golden tests for the Markdown extensions: each tests/cases/markdown/NAME.md
+is converted and compared with NAME.html beside it.
+
+Regenerate an expected file after a deliberate change with
+`REGENERATE=1 .venv/bin/python -m pytest tests/test_markdown.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from build_report.markdown import make_markdown
+from build_report.model import Place
+
+CASES = Path(__file__).parent / "cases" / "markdown"
+PLACES = {
+    "ashbury": Place("ashbury", "Ashbury", "North West", "Local Vision"),
+    "brackenfold": Place("brackenfold", "Brackenfold", "Yorkshire and the Humber", "Shared Futures"),
+}
+
+
+def convert(source: str) -> tuple[str, list[tuple[int, str]]]:
+    errors: list[tuple[int, str]] = []
+    md = make_markdown(PLACES, lambda line, message: errors.append((line, message)))
+    return md.convert(source), errors
+
+
+@pytest.mark.parametrize("case", sorted(p.stem for p in CASES.glob("*.md")))
+def test_markdown_case(case: str) -> None:
+    html, errors = convert((CASES / f"{case}.md").read_text(encoding="utf-8"))
+    expected = CASES / f"{case}.html"
+    if os.environ.get("REGENERATE"):
+        expected.write_text(html + "\n", encoding="utf-8")
+    assert errors == []
+    assert html == expected.read_text(encoding="utf-8").rstrip("\n")
+
+
+@pytest.mark.parametrize("source, line, message", [
+    ("> Text.\n>\n> — Ashbry, a nurse\n", 3, "unknown place 'Ashbry' (did you mean 'Ashbury'?)"),
+    ("Intro.\n\n> Text.\n>\n> -- Nowhere, a nurse\n", 5, "unknown place 'Nowhere'"),
+])
+def test_unknown_place_reported_at_its_line(source: str, line: int, message: str) -> None:
+    html, errors = convert(source)
+    assert errors == [(line, message)]
+    assert "place-quote" not in html  # left as an ordinary blockquote
