@@ -61,11 +61,17 @@ class Failure(Exception):
 
 
 def make_client(policy: LinkPolicy) -> httpx.AsyncClient:
-    """One pooled client for the whole run: keep-alive across requests to a host."""
+    """One pooled client for the whole run, keeping connections alive per host.
+
+    The Prober's semaphores bound the requests in flight; the pool itself is not
+    capped, or a request to one host would close another host's idle connection
+    and open a new one (connection churn), and it keeps up to twice the global
+    limit idle so every busy host keeps its connections.
+    """
     return httpx.AsyncClient(
         headers={"User-Agent": policy.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
         timeout=httpx.Timeout(policy.timeout),
-        limits=httpx.Limits(max_connections=policy.concurrency, max_keepalive_connections=policy.concurrency),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=2 * policy.concurrency),
         follow_redirects=False,
     )
 
