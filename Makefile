@@ -18,14 +18,18 @@ SOURCES := $(MANUSCRIPT)/report.yaml $(wildcard $(MANUSCRIPT)/*.yaml $(MANUSCRIP
 CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templates/* styles/*.css) pyproject.toml
 DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
 
-.PHONY: all pdf html test clean install
+.PHONY: all pdf html epub test clean install
 
-all: pdf
+all: pdf epub
 pdf: $(OUT).pdf
 html: $(OUT).html
+epub: $(OUT).epub
 
 $(OUT).pdf: $(DEPS)
 	$(BR) pdf $(MANUSCRIPT) -o $@ $(FLAGS)
+
+$(OUT).epub: $(DEPS)
+	$(BR) epub $(MANUSCRIPT) -o $@ $(FLAGS)
 
 $(OUT).html: $(DEPS)
 	$(BR) html $(MANUSCRIPT) -o $@ $(FLAGS)

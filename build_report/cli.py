@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True, parser_class=_Parser)
     verbs.add_parser("pdf", parents=[common], help="build the PDF (default build/<slug>.pdf)")
     verbs.add_parser("html", parents=[common], help="write the self-contained print HTML that WeasyPrint renders")
+    verbs.add_parser("epub", parents=[common], help="build the EPUB 3 (default build/<slug>.epub)")
     return parser
 
 
@@ -99,12 +100,23 @@ def cmd_html(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
     return EXIT_OK
 
 
+def cmd_epub(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    from . import epub
+
+    manuscript = build.load(args.manuscript, diagnostics, timer)
+    out = _default_output(args, manuscript, ".epub")
+    epub.build_epub(manuscript, out, _options(args), diagnostics, timer)
+    diagnostics.check()
+    _done(args, out, stdout)
+    return EXIT_OK
+
+
 def _done(args, out: Path, stdout: TextIO) -> None:
     if not args.quiet:
         print(f"wrote {out}", file=stdout)
 
 
-VERBS: dict[str, Callable[..., int]] = {"pdf": cmd_pdf, "html": cmd_html}
+VERBS: dict[str, Callable[..., int]] = {"pdf": cmd_pdf, "html": cmd_html, "epub": cmd_epub}
 
 
 def main_entry() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 import weasyprint
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
 from .assemble import Options, print_html
@@ -86,8 +86,8 @@ def body_start(document: weasyprint.Document, manuscript: Manuscript) -> int:
 def finish(document: weasyprint.Document, manuscript: Manuscript) -> bytes:
     """Write the PDF with WeasyPrint, then add page labels and metadata with pypdf."""
     pdf = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
-    reader = PdfReader(io.BytesIO(pdf))
-    writer = PdfWriter(clone_from=reader)
+    # Incremental: pypdf appends the few changed objects instead of rewriting the file.
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
 
     start = body_start(document, manuscript)
     if start:
