@@ -22,7 +22,7 @@ from xml.etree import ElementTree as etree
 
 import jinja2
 
-from . import __version__, fonts
+from . import __version__, fonts, review
 from .model import Chapter, Heading, Manuscript
 from .text import letter
 
@@ -41,6 +41,9 @@ class Options:
     self_contained: bool = False  # embed fonts and images as data: URLs
     styles: Path = STYLES
     stamp: str = ""  # draft stamp text: version, date, commit
+    only: str = ""  # a chapter id: render just that chapter (per-chapter drafts)
+    summary: str = ""  # HTML placed before the contents (the "what changed" summary)
+    status: tuple[tuple[str, str], ...] = ()  # (chapter id, "added" | "removed") in a diff
 
 
 def all_chapters(manuscript: Manuscript) -> list[Chapter]:
@@ -216,6 +219,8 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
     url_for = data_url if options.self_contained else file_url
     chapters = all_chapters(manuscript)
     kinds = {chapter.id: chapter.kind for chapter in chapters}
+    if options.only:
+        chapters = [c for c in chapters if c.id == options.only]
 
     def href(chapter_id: str, local: str) -> str:
         return f"#{chapter_id}--{local}" if local else f"#{chapter_id}"
@@ -225,9 +230,16 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
         body = rewrite(chapter, href, lambda local, c=chapter: f"{c.id}--{local}",
                        lambda rel: url_for(manuscript.root / rel))
         inline_footnotes(body)
+        if options.draft:
+            review.mark_for_review(body, chapter, options.source_refs)
+        included = {c.id for c in chapters}
         for anchor in body.iter("a"):
             target = anchor.get("data-chapter")
-            if target:
+            if target and target not in included:  # a per-chapter draft: plain text
+                anchor.tag = "span"
+                anchor.attrib.clear()
+                anchor.set("class", "xref-elsewhere")
+            elif target:
                 if kinds.get(target) == "front":
                     anchor.set("class", anchor.get("class", "") + " front")
                 if not anchor.get("data-id") or anchor.get("data-id") in _heading_ids(chapters, target):
@@ -237,7 +249,7 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
     css = stylesheet(["tokens.css", "print.css"] + (["draft.css"] if options.draft else []), options, url_for)
     return _environment().get_template("print.html.j2").render(
         report=manuscript.report, chapters=rendered, toc=_toc(chapters), css=css,
-        options=options, version=__version__,
+        options=options, version=__version__, status=dict(options.status),
         front=[(c, html) for c, html in rendered if c.kind == "front"],
         body=[(c, html) for c, html in rendered if c.kind != "front"],
     )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, TextIO
 
-from . import __version__, build
+from . import __version__, build, review
 from .assemble import STYLES, Options
 from .diagnostics import EXIT_BAD_INPUT, EXIT_OK, BuildReportError, Diagnostics, ManuscriptError
+from .text import did_you_mean
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,8 +32,6 @@ class _Usage(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("manuscript", nargs="?", default="manuscript", type=Path,
-                        help="the manuscript folder (default: manuscript)")
     common.add_argument("-o", "--output", type=Path, help="where to write the output")
     common.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
     common.add_argument("--strict", action="store_true", help="treat warnings as errors")
@@ -44,6 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     verbs.add_parser("pdf", parents=[common], help="build the PDF (default build/<slug>.pdf)")
     verbs.add_parser("html", parents=[common], help="write the self-contained print HTML that WeasyPrint renders")
     verbs.add_parser("epub", parents=[common], help="build the EPUB 3 (default build/<slug>.epub)")
+
+    draft = verbs.add_parser("draft", parents=[common], help="build a review draft (watermark, stamp, review marks)")
+    draft.add_argument("--chapter", help="only this chapter: its number, id or file name")
+    draft.add_argument("--source-refs", action="store_true", help="print 'file:line' beside each paragraph")
+    for verb, what in (("accept", "accept"), ("reject", "reject")):
+        mark = verbs.add_parser(verb, parents=[common], help=f"{what} every review mark, rewriting the chapter files (keeps .bak)")
+        mark.add_argument("--chapter", help="only this chapter: its number, id or file name")
+    diff = verbs.add_parser("diff", parents=[common], help="a draft showing what changed since git ref REF")
+    diff.add_argument("ref", metavar="REF", help="a git commit, tag or branch")
+    diff.add_argument("--source-refs", action="store_true", help="print 'file:line' beside each paragraph")
+    for verb in verbs.choices.values():
+        verb.add_argument("manuscript", nargs="?", default="manuscript", type=Path, metavar="MANUSCRIPT_DIR",
+                          help="the manuscript folder (default: manuscript)")
     return parser
 
 
@@ -85,6 +98,8 @@ def _options(args: argparse.Namespace, **changes) -> Options:
 
 def cmd_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     manuscript = build.load(args.manuscript, diagnostics, timer)
+    review.require_no_review_marks(manuscript, diagnostics)
+    diagnostics.check()
     out = _default_output(args, manuscript, ".pdf")
     build.build_pdf(manuscript, out, _options(args), diagnostics, timer)
     diagnostics.check()
@@ -104,6 +119,8 @@ def cmd_epub(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
     from . import epub
 
     manuscript = build.load(args.manuscript, diagnostics, timer)
+    review.require_no_review_marks(manuscript, diagnostics)
+    diagnostics.check()
     out = _default_output(args, manuscript, ".epub")
     epub.build_epub(manuscript, out, _options(args), diagnostics, timer)
     diagnostics.check()
@@ -111,12 +128,76 @@ def cmd_epub(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
     return EXIT_OK
 
 
+def cmd_draft(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    manuscript = build.load(args.manuscript, diagnostics, timer)
+    only = select_chapter(manuscript, args.chapter).id if args.chapter else ""
+    suffix = f"-draft-{only}.pdf" if only else "-draft.pdf"
+    out = _default_output(args, manuscript, suffix)
+    stamp = str(review.draft_stamp(manuscript.root, manuscript.report.version))
+    options = _options(args, draft=True, stamp=stamp, only=only, source_refs=args.source_refs)
+    build.build_pdf(manuscript, out, options, diagnostics, timer)
+    diagnostics.check()
+    _done(args, out, stdout)
+    return EXIT_OK
+
+
+def cmd_accept(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO, accept: bool = True) -> int:
+    manuscript = build.load(args.manuscript, diagnostics, timer)
+    chapters = [select_chapter(manuscript, args.chapter)] if args.chapter else manuscript.chapters
+    for path, count in review.rewrite_chapters(manuscript, chapters, accept):
+        if not args.quiet:
+            print(f"{path}: {'accepted' if accept else 'rejected'} {count} review mark{'s' * (count != 1)} "
+                  f"(previous text in {path}.bak)", file=stdout)
+    return EXIT_OK
+
+
+def cmd_reject(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    return cmd_accept(args, diagnostics, timer, stdout, accept=False)
+
+
+def cmd_diff(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    from . import diff
+
+    with tempfile.TemporaryDirectory(prefix="build-report-diff-") as tmp:
+        with timer.stage("git"):
+            old = diff.old_manuscript(args.manuscript, args.ref, Path(tmp) / "old")
+            changes = diff.annotated_copy(old, args.manuscript.resolve(), Path(tmp) / "changes")
+        manuscript = build.load(Path(tmp) / "changes", diagnostics, timer)
+        status = tuple((c.id, "added" if c.path in changes.added else "removed")
+                       for c in manuscript.chapters if c.path in changes.added + changes.removed)
+        options = _options(args, draft=True, source_refs=args.source_refs, status=status,
+                           stamp=f"Changes since {args.ref} \u00b7 {review.draft_stamp(args.manuscript, manuscript.report.version)}",
+                           summary=diff.summary_html(manuscript, changes, args.ref))
+        out = args.output or Path("build") / f"{manuscript.slug}-changes.pdf"
+        build.build_pdf(manuscript, out, options, diagnostics, timer)
+    diagnostics.check()
+    _done(args, out, stdout)
+    return EXIT_OK
+
+
+def select_chapter(manuscript, spec: str):
+    """A chapter by its number ('3', 'A'), id ('boundaries') or file name ('04-boundaries.md')."""
+    for chapter in manuscript.chapters:
+        name = Path(chapter.path).name
+        if spec in (chapter.label, chapter.id, name, Path(name).stem, chapter.path):
+            return chapter
+    choices = [c.id for c in manuscript.chapters]
+    raise UsageError(f"no chapter '{spec}'{did_you_mean(spec, choices)}; use a number, an id or a file name")
+
+
+class UsageError(BuildReportError):
+    """Bad command-line arguments noticed after parsing."""
+
+
 def _done(args, out: Path, stdout: TextIO) -> None:
     if not args.quiet:
         print(f"wrote {out}", file=stdout)
 
 
-VERBS: dict[str, Callable[..., int]] = {"pdf": cmd_pdf, "html": cmd_html, "epub": cmd_epub}
+VERBS: dict[str, Callable[..., int]] = {
+    "pdf": cmd_pdf, "html": cmd_html, "epub": cmd_epub, "draft": cmd_draft,
+    "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff,
+}
 
 
 def main_entry() -> None:

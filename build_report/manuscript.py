@@ -189,6 +189,8 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
             caption.text = None
             caption.insert(0, label)
             chapter.captions.append(Caption(element_id or "", kind, number, _text(caption), at(element)))
+        elif _is_review_mark(element, parents):
+            chapter.review_marks.append(at(element))
         elif tag == "img":
             _check_image(chapter, element, at(element), manuscript, diagnostics)
         elif tag == "a" and element.get("href") is not None:
@@ -199,6 +201,20 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
                                   f"footnote '[^{match.group(1)}]' has no definition")
             if value and CRITIC_MARK.search(value):
                 diagnostics.warning(at(element), "unbalanced review mark")
+
+
+def _is_review_mark(element: etree.Element, parents: dict) -> bool:
+    """CriticMarkup rendered by pymdownx.critic; a substitution (del + ins) counts once."""
+    classes = element.get("class", "").split()
+    if "critic" not in classes or element.tag not in ("ins", "del", "mark", "span"):
+        return False
+    if element.tag == "ins":
+        siblings = list(parents[element])
+        index = siblings.index(element)
+        previous = siblings[index - 1] if index else None
+        if previous is not None and previous.tag == "del" and not (previous.tail or "").strip():
+            return False
+    return True
 
 
 def _check_image(chapter: Chapter, image: etree.Element, where: Location, manuscript: Manuscript,

@@ -86,6 +86,7 @@ class Chapter:
     captions: list[Caption] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     ids: dict[str, Location] = field(default_factory=dict)  # every id in the chapter
+    review_marks: list[Location] = field(default_factory=list)  # CriticMarkup still in the text
     source_lines: int = 0
 
     @property

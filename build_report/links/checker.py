@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 from ..model import Link
 from .cache import LinkCache
 from .policy import LinkPolicy
-from .probe import Prober, make_client
+from .probe import Prober
 from .results import LinkResult, Status, Verdict
 
 CHECKED_KINDS = ("external", "mailto")
@@ -84,8 +84,7 @@ def check_mailto(url: str) -> Verdict:
 
 
 async def _probe_all(urls: list[str], policy: LinkPolicy, bar: ProgressBar) -> dict[str, Verdict]:
-    async with make_client(policy) as client:
-        prober = Prober(client, policy)
+    async with Prober(policy) as prober:
 
         async def probe(url: str) -> tuple[str, Verdict]:
             verdict = await prober.check(url)

@@ -16,6 +16,7 @@ import re
 import socket
 import ssl
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 import httpx
 
 from .policy import LinkPolicy
+from .pools import HostPools
 from .results import Status, Verdict
 
 log = logging.getLogger(__name__)
@@ -60,30 +62,30 @@ class Failure(Exception):
     code: int | None = None
 
 
-def make_client(policy: LinkPolicy) -> httpx.AsyncClient:
-    """One pooled client for the whole run, keeping connections alive per host.
-
-    The Prober's semaphores bound the requests in flight; the pool itself is not
-    capped, or a request to one host would close another host's idle connection
-    and open a new one (connection churn), and it keeps up to twice the global
-    limit idle so every busy host keeps its connections.
-    """
-    return httpx.AsyncClient(
-        headers={"User-Agent": policy.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-        timeout=httpx.Timeout(policy.timeout),
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=2 * policy.concurrency),
-        follow_redirects=False,
-    )
-
-
 class Prober:
-    """Checks URLs through one client, within global and per-host limits."""
+    """Checks URLs through one client, within global and per-host limits.
 
-    def __init__(self, client: httpx.AsyncClient, policy: LinkPolicy) -> None:
-        self.client = client
+    Use as `async with Prober(policy) as prober: await prober.check(url)`.
+    """
+
+    def __init__(self, policy: LinkPolicy) -> None:
         self.policy = policy
+        self._pools = HostPools(policy)
+        self.client = httpx.AsyncClient(
+            transport=self._pools,
+            headers={"User-Agent": policy.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+            timeout=None,
+            follow_redirects=False,
+        )
         self._all = asyncio.Semaphore(policy.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._wanted: Counter[str] = Counter()  # requests waiting for or holding each host
+
+    async def __aenter__(self) -> Prober:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.client.aclose()
 
     async def check(self, url: str) -> Verdict:
         target, raw_fragment = urldefrag(url)
@@ -136,7 +138,9 @@ class Prober:
     async def _request(self, method: str, url: str, fragment: str) -> Response:
         async with self.client.stream(method, url) as response:
             found = None
-            if fragment and method == "GET" and response.is_success and _is_html(response):
+            if method == "HEAD":
+                await response.aread()  # no body: finishing the exchange keeps the connection alive
+            elif fragment and response.is_success and _is_html(response):
                 found = await _find_anchor(response, fragment)
             return Response(
                 url=url,
@@ -149,11 +153,20 @@ class Prober:
 
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
-        """Hold a per-host slot, then a global one (always in that order)."""
+        """Hold a per-host slot, then a global one (always in that order).
+
+        When no request wants the host any more, its connections are closed.
+        """
         if host not in self._hosts:
             self._hosts[host] = asyncio.Semaphore(self.policy.host_limit(host))
-        async with self._hosts[host], self._all:
-            yield
+        self._wanted[host] += 1
+        try:
+            async with self._hosts[host], self._all:
+                yield
+        finally:
+            self._wanted[host] -= 1
+            if not self._wanted[host]:
+                await self._pools.close_host(host)
 
     def _delay(self, attempt: int, outcome: Response | Failure) -> float:
         """Retry-After when the server gave one, else exponential backoff with jitter."""
