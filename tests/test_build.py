@@ -1,0 +1,88 @@
+"""Whole builds: the self-contained HTML, reproducibility, the Makefile, the sandbox, colours."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import weasyprint
+from pypdf import PdfReader
+
+from build_report.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MINI = ROOT / "tests" / "data" / "mini"
+
+
+def test_html_is_self_contained_and_renders_to_the_same_pages(tmp_path: Path, mini) -> None:
+    html = tmp_path / "mini.html"
+    assert main(["html", str(MINI), "-o", str(html), "-q"]) == 0
+    text = html.read_text(encoding="utf-8")
+    assert "file:" not in text and "data:font/ttf;base64," in text and "data:image/svg+xml;base64," in text
+    # WeasyPrint alone, with no access to any file, lays it out exactly as the build did.
+    moved = tmp_path / "elsewhere" / "report.html"
+    moved.parent.mkdir()
+    shutil.move(html, moved)
+    alone = PdfReader(__import__("io").BytesIO(weasyprint.HTML(filename=str(moved)).write_pdf()))
+    assert len(alone.pages) == len(mini.reader.pages)
+    for ours, theirs in zip(mini.reader.pages, alone.pages):
+        assert ours.extract_text() == theirs.extract_text()
+
+
+def test_same_source_date_gives_identical_bytes(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    for name in ("a", "b"):
+        assert main(["pdf", str(MINI), "-o", str(tmp_path / f"{name}.pdf"), "-q"]) == 0
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_build_reads_nothing_outside_the_manuscript(tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    shutil.copytree(MINI, root)
+    secret = tmp_path / "secret.svg"
+    secret.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    chapter = root / "chapters" / "02-second.md"
+    chapter.write_text(chapter.read_text() + "\n![A secret](../../secret.svg)\n")
+    err = __import__("io").StringIO()
+    assert main(["pdf", str(root), "-o", str(tmp_path / "x.pdf")], stderr=err) == 2
+    assert "chapters/02-second.md:9: error: image '../../secret.svg' is outside the manuscript folder" in err.getvalue()
+
+
+@pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
+def test_make_pdf_does_no_work_when_nothing_changed(tmp_path: Path) -> None:
+    env = {**os.environ, "MAKEFLAGS": ""}
+    args = ["make", "-C", str(ROOT), "pdf", f"MANUSCRIPT={MINI}", f"BUILD={tmp_path}"]
+    subprocess.run(args, check=True, capture_output=True, env=env)
+    assert (tmp_path / "a-small-report.pdf").is_file()
+    # -q: exit 0 when the target is up to date, so nothing would run
+    assert subprocess.run([*args, "-q"], env=env).returncode == 0
+    os.utime(MINI / "chapters" / "02-second.md")
+    assert subprocess.run([*args, "-q"], env=env).returncode == 1
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+TOKENS = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", (ROOT / "styles" / "tokens.css").read_text()))
+
+
+@pytest.mark.parametrize("text, background", [
+    ("ink", "paper"), ("muted", "paper"), ("brand", "paper"), ("accent", "paper"),
+    ("ink", "tint"), ("muted", "tint"), ("brand", "tint"), ("accent", "tint"),
+    ("ink", "tint-warm"), ("accent", "tint-warm"),
+    ("on-brand", "brand"), ("on-brand", "brand-dark"),
+])
+def test_token_colours_meet_wcag_aa(text: str, background: str) -> None:
+    assert contrast(TOKENS[text], TOKENS[background]) >= 4.5, (text, background)
