@@ -18,7 +18,7 @@ SOURCES := $(MANUSCRIPT)/report.yaml $(wildcard $(MANUSCRIPT)/*.yaml $(MANUSCRIP
 CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templates/* styles/*.css) pyproject.toml
 DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
 
-.PHONY: all pdf html epub test clean install
+.PHONY: all pdf html epub draft diff linkcheck test clean install
 
 all: pdf epub
 pdf: $(OUT).pdf
@@ -33,6 +33,17 @@ $(OUT).epub: $(DEPS)
 
 $(OUT).html: $(DEPS)
 	$(BR) html $(MANUSCRIPT) -o $@ $(FLAGS)
+
+# Drafts always rebuild: their stamp records the build time and the git state.
+draft: $(VENV)/.installed
+	$(BR) draft $(MANUSCRIPT) -o $(OUT)-draft.pdf $(FLAGS)
+
+diff: $(VENV)/.installed
+	@test -n "$(REF)" || { echo "usage: make diff REF=<git ref>"; exit 2; }
+	$(BR) diff $(REF) $(MANUSCRIPT) -o $(OUT)-changes.pdf $(FLAGS)
+
+linkcheck: $(OUT).pdf
+	$(BR) check-links $(MANUSCRIPT) --pdf $(OUT).pdf $(FLAGS)
 
 install: $(VENV)/.installed
 

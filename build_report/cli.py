@@ -15,7 +15,8 @@ from typing import Callable, TextIO
 
 from . import __version__, build, review
 from .assemble import STYLES, Options
-from .diagnostics import EXIT_BAD_INPUT, EXIT_OK, BuildReportError, Diagnostics, ManuscriptError
+from .diagnostics import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_OK, BuildReportError, Diagnostics, ManuscriptError
+from .output import write_atomic
 from .text import did_you_mean
 
 
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     diff = verbs.add_parser("diff", parents=[common], help="a draft showing what changed since git ref REF")
     diff.add_argument("ref", metavar="REF", help="a git commit, tag or branch")
     diff.add_argument("--source-refs", action="store_true", help="print 'file:line' beside each paragraph")
+    check = verbs.add_parser("check-links", parents=[common], help="check every internal and external link")
+    check.add_argument("--offline", action="store_true", help="check internal links only; no network")
+    check.add_argument("--format", choices=("text", "json", "junit", "markdown"), default="text")
+    check.add_argument("--no-cache", action="store_true", help="ignore cached results (build/.linkcache.json)")
+    check.add_argument("--pdf", type=Path, help="also check the links in this built PDF (default build/<slug>.pdf if present)")
     for verb in verbs.choices.values():
         verb.add_argument("manuscript", nargs="?", default="manuscript", type=Path, metavar="MANUSCRIPT_DIR",
                           help="the manuscript folder (default: manuscript)")
@@ -175,6 +181,37 @@ def cmd_diff(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
     return EXIT_OK
 
 
+def cmd_check_links(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """Internal links are checked while loading (errors exit 2); then the PDF's, then external ones."""
+    from . import links
+    from .links.outputs import check_pdf_links
+
+    manuscript = build.load(args.manuscript, diagnostics, timer)
+    try:
+        policy = links.LinkPolicy.from_mapping(manuscript.report.links)
+    except ValueError as exc:
+        raise BuildReportError(f"report.yaml: {exc}") from exc
+    code = EXIT_OK
+    pdf = args.pdf or Path("build") / f"{manuscript.slug}.pdf"
+    if args.pdf or pdf.is_file():
+        with timer.stage("pdf links"):
+            problems = check_pdf_links(pdf, manuscript)
+        for problem in problems:
+            print(f"{problem}", file=stdout)
+        code = EXIT_CHECKS_FAILED if problems else code
+    if args.offline:
+        return code
+    with timer.stage("external"):
+        results = links.check_links(manuscript.links(), policy, cache_path=Path("build") / ".linkcache.json",
+                                    use_cache=not args.no_cache, progress=sys.stderr)
+    text = links.render_report(results, args.format)
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        stdout.write(text)
+    return max(code, links.exit_code(results))
+
+
 def select_chapter(manuscript, spec: str):
     """A chapter by its number ('3', 'A'), id ('boundaries') or file name ('04-boundaries.md')."""
     for chapter in manuscript.chapters:
@@ -196,7 +233,7 @@ def _done(args, out: Path, stdout: TextIO) -> None:
 
 VERBS: dict[str, Callable[..., int]] = {
     "pdf": cmd_pdf, "html": cmd_html, "epub": cmd_epub, "draft": cmd_draft,
-    "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff,
+    "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff, "check-links": cmd_check_links,
 }
 
 

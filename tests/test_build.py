@@ -86,3 +86,13 @@ TOKENS = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", (ROOT / "styles" / 
 ])
 def test_token_colours_meet_wcag_aa(text: str, background: str) -> None:
     assert contrast(TOKENS[text], TOKENS[background]) >= 4.5, (text, background)
+
+
+def test_pdf_links_match_the_manuscript(mini, sample) -> None:
+    from build_report.links.outputs import check_pdf_links
+
+    assert check_pdf_links(mini.path, mini.manuscript) == []
+    assert check_pdf_links(sample.path, sample.manuscript) == []
+    problems = check_pdf_links(sample.path, mini.manuscript)  # the wrong PDF for this manuscript
+    assert any("is not in the manuscript" in p for p in problems)
+    assert "the manuscript's link 'https://www.gov.uk/' is missing from the PDF" in " ".join(problems)
