@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     except BuildReportError as exc:
         print(f"build-report: error: {exc}", file=stderr)
         return exc.exit_code
+    except OSError as exc:  # an unwritable output folder, a file that vanished mid-build
+        print(f"build-report: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("build-report: interrupted", file=stderr)
         return 130

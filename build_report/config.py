@@ -104,8 +104,16 @@ def load_report(root: Path, diagnostics: Diagnostics) -> Report | None:
         elif key == "links":
             if not isinstance(value, dict):
                 diagnostics.error(at(key), "'links' must be a mapping (exclude, accept, timeout, ...)")
-            else:
-                values[key] = value
+                continue
+            from .links import LinkPolicy
+
+            try:
+                LinkPolicy.from_mapping(value)
+            except ValueError as exc:
+                bad = next((k for k in value.lines if f"links.{k}" in str(exc)), None) if isinstance(value, LineMap) else None
+                diagnostics.error(Location("report.yaml", value.lines[bad]) if bad else at(key), str(exc))
+                continue
+            values[key] = value
         elif value is not None:
             if isinstance(value, (dict, list)):
                 diagnostics.error(at(key), f"'{key}' must be a single value, not a {type(value).__name__}")

@@ -11,6 +11,8 @@ import contextlib
 import datetime as dt
 import io
 import logging
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 from pathlib import Path
 from typing import Iterator
 
@@ -36,8 +38,7 @@ class ManuscriptFetcher(weasyprint.urls.URLFetcher):
 
     def fetch(self, url, headers=None):
         if url.startswith("file:"):
-            path = Path(weasyprint.urls.url_to_filename(url) if hasattr(weasyprint.urls, "url_to_filename")
-                        else url[len("file://"):]).resolve()
+            path = Path(url2pathname(urlsplit(url).path)).resolve()
             if not any(path.is_relative_to(root) for root in self.roots):
                 raise ValueError(f"refusing to read {path}: outside the manuscript, styles and fonts")
         return super().fetch(url, headers)

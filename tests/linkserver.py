@@ -2,7 +2,7 @@
 
 Routes map a path to a handler `(request) -> None`; the helpers below build
 the usual ones (a status, a redirect, a slow or endless body...). The server
-records every request and every body byte it managed to send, so tests can
+counts connections and records every request and every body byte it sent, so tests can
 assert on what the checker really did.
 """
 
@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 Handler = Callable[["Request"], None]
 
@@ -51,7 +52,7 @@ class Request(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.server.sent(self.path.split("?")[0], len(data))
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -64,8 +65,9 @@ class LinkServer(ThreadingHTTPServer):
         self.routes: dict[str, Handler] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # method, path, headers
         self.bytes_sent: Counter[str] = Counter()
+        self.connections = 0
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
 
     def __enter__(self) -> LinkServer:
         self._thread.start()
@@ -74,6 +76,11 @@ class LinkServer(ThreadingHTTPServer):
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
         self.server_close()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            self.connections += 1
+        super().process_request(request, client_address)
 
     @property
     def base(self) -> str:

@@ -350,6 +350,13 @@ def test_concurrency_limits(server, settings, peak):
     assert handler.peak == peak
 
 
+def test_connections_are_kept_alive(server):
+    server.routes["/page"] = reply(200)
+    results = check([server.url(f"/page?n={n}") for n in range(8)], per_host=1)
+    assert all(r.status is Status.OK for r in results)
+    assert len(server.hits("/page")) == 8 and server.connections == 1
+
+
 # --- cache ---------------------------------------------------------------------------
 
 
@@ -484,18 +491,20 @@ def test_progress_only_on_a_terminal(server, stream, drawn):
     assert drawn or output == ""
 
 
+def made(url: str, status: Status, code: int | None, reason: str, where: str, chapter: str, final: str) -> LinkResult:
+    path, line = where.split(":")
+    return LinkResult(Link(url, "text", Location(path, int(line)), chapter), url, status, code, reason, final)
+
+
 @pytest.fixture
 def sample() -> list[LinkResult]:
     """One link of each verdict over two chapters, built without a server."""
-    rows = [
-        ("https://a.example/", Status.OK, 200, "", "https://a.example/", "chapters/03-x.md", 7, "x"),
-        ("https://b.example/", Status.BROKEN, 404, "HTTP 404 Not Found", "https://b.example/", "chapters/03-x.md", 42, "x"),
-        ("http://c.example/", Status.WARNING, 200, "permanent redirect: use https://c.example/", "https://c.example/", "chapters/01-y.md", 3, "y"),
-        ("https://d.example/", Status.SKIPPED, None, "excluded by links.exclude", "", "chapters/01-y.md", 9, "y"),
-    ]
+    moved, gone = "permanent redirect: use https://c.example/", "HTTP 404 Not Found"
     return [
-        LinkResult(Link(url, "t", Location(path, line), chapter), url, status, code, reason, final)
-        for url, status, code, reason, final, path, line, chapter in rows
+        made("https://a.example/", Status.OK, 200, "", "chapters/03-x.md:7", "x", "https://a.example/"),
+        made("https://b.example/", Status.BROKEN, 404, gone, "chapters/03-x.md:42", "x", "https://b.example/"),
+        made("http://c.example/", Status.WARNING, 200, moved, "chapters/01-y.md:3", "y", "https://c.example/"),
+        made("https://d.example/", Status.SKIPPED, None, "excluded by links.exclude", "chapters/01-y.md:9", "y", ""),
     ]
 
 

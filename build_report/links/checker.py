@@ -34,7 +34,9 @@ def check_links(
 
     Each distinct URL is requested at most once. With `use_cache`, good verdicts
     younger than policy.cache_ttl are reused from `cache_path`; fresh verdicts
-    are written back to `cache_path` either way.
+    are written back to `cache_path` either way. A progress bar is drawn on
+    `progress` only when it is a terminal. Runs its own event loop (asyncio.run),
+    so call it from synchronous code.
     """
     checked = [link for link in links if link.kind in CHECKED_KINDS]
     urls = list(dict.fromkeys(link.url.strip() for link in checked))
@@ -79,7 +81,7 @@ def check_mailto(url: str) -> Verdict:
     addresses = unquote(url.partition(":")[2].partition("?")[0]).split(",")
     for address in (a.strip() for a in addresses):
         if not _EMAIL.match(address):
-            return Verdict(Status.BROKEN, f"invalid email address: {address!r}" if address else "invalid email address: none given")
+            return Verdict(Status.BROKEN, f"invalid email address: {address or '(none given)'}")
     return Verdict(Status.OK)
 
 

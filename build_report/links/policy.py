@@ -153,7 +153,7 @@ def _user_agent(name: str, value: Any) -> str:
 def _missing_fragment(name: str, value: Any) -> str:
     if value not in ("warning", "error"):
         raise ValueError(f"{name} must be warning or error")
-    return value
+    return str(value)
 
 
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin
 
 import httpx
 
@@ -74,7 +74,7 @@ class Prober:
         self.client = httpx.AsyncClient(
             transport=self._pools,
             headers={"User-Agent": policy.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-            timeout=None,
+            timeout=httpx.Timeout(policy.timeout),
             follow_redirects=False,
         )
         self._all = asyncio.Semaphore(policy.concurrency)
@@ -128,7 +128,7 @@ class Prober:
 
     async def _attempt(self, method: str, url: str, fragment: str) -> Response | Failure:
         try:
-            async with self._slot(urlsplit(url).hostname or ""):
+            async with self._slot(httpx.URL(url).host):
                 async with asyncio.timeout(self.policy.timeout):
                     return await self._request(method, url, fragment)
         except _TRANSPORT_ERRORS as exc:
@@ -174,11 +174,11 @@ class Prober:
         if isinstance(outcome, Response) and outcome.retry_after is not None:
             return min(outcome.retry_after, cap)
         base = self.policy.retry_delay
-        return min(base * 2**attempt + random.uniform(0, base), cap)
+        return min(base * 2.0**attempt + random.uniform(0, base), cap)
 
     def _judge(self, chain: list[Response], raw_fragment: str, fragment: str) -> Verdict:
         final = chain[-1]
-        final_url = f"{final.url}#{raw_fragment}" if raw_fragment else final.url
+        final_url = _with_fragment(final.url, raw_fragment)
         code = final.status
         if code not in self.policy.accept:
             return Verdict(*_refusal(final), code, final_url)
@@ -188,9 +188,8 @@ class Prober:
             if self.policy.missing_fragment == "error":
                 return Verdict(Status.BROKEN, note, code, final_url)
             notes.append(note)
-        moved = _permanent_target(chain)
-        if moved:
-            notes.append(f"permanent redirect: use {moved}#{raw_fragment}" if raw_fragment else f"permanent redirect: use {moved}")
+        if moved := _permanent_target(chain):
+            notes.append(f"permanent redirect: use {_with_fragment(moved, raw_fragment)}")
         return Verdict(Status.WARNING if notes else Status.OK, "; ".join(notes), code, final_url)
 
 
@@ -214,7 +213,7 @@ def describe_error(exc: BaseException, timeout: float) -> tuple[str, bool]:
         return "connection reset by server", True
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"protocol error: {exc}", True
-    return f"request failed: {exc or type(exc).__name__}", False
+    return f"request failed: {str(exc) or type(exc).__name__}", False
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -295,6 +294,10 @@ def _permanent_target(chain: list[Response]) -> str:
             break
         target = urldefrag(urljoin(response.url, response.location)).url
     return target
+
+
+def _with_fragment(url: str, raw_fragment: str) -> str:
+    return f"{url}#{raw_fragment}" if raw_fragment else url
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

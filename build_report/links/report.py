@@ -10,6 +10,7 @@ from xml.etree import ElementTree as etree
 from .results import LinkResult, Status
 
 Group = tuple[str, str, list[LinkResult]]  # chapter id, file, results in line order
+_TABLE_HEAD = ["| Location | URL | Verdict | HTTP | Reason | Final URL |", "|---|---|---|---|---|---|"]
 
 
 def render_report(results: list[LinkResult], fmt: str) -> str:
@@ -132,7 +133,7 @@ def render_markdown(results: list[LinkResult]) -> str:
     out = ["## Link check", "", summary_line(results)]
     for chapter, path, members in group_by_chapter(results):
         title = f"{chapter} (`{path}`)" if chapter else f"`{path}`"
-        out += ["", f"### {title}", "", "| Location | URL | Verdict | HTTP | Reason | Final URL |", "|---|---|---|---|---|---|"]
+        out += ["", f"### {title}", "", *_TABLE_HEAD]
         for r in members:
             verdict = f"**{r.status.value}**" if r.status is Status.BROKEN else r.status.value
             final = r.final_url if r.final_url and r.final_url != r.url else ""

@@ -46,12 +46,14 @@ class TableCaptionPreprocessor(Preprocessor):
 class CaptionTreeprocessor(Treeprocessor):
     def run(self, root: etree.Element) -> None:
         for parent in list(root.iter()):
-            for index, child in enumerate(list(parent)):
-                if child.tag == "p":
-                    if self._lone_image(child) is not None:
-                        parent[index] = self._figure(child)
-                    elif index and parent[index - 1].tag == "table":
-                        self._caption_table(parent, parent[index - 1], child)
+            for child in list(parent):
+                if child.tag != "p":
+                    continue
+                index = list(parent).index(child)  # earlier captions may have been removed
+                if self._lone_image(child) is not None:
+                    parent[index] = self._figure(child)
+                elif index and parent[index - 1].tag == "table":
+                    self._caption_table(parent, parent[index - 1], child)
 
     @staticmethod
     def _lone_image(paragraph: etree.Element) -> etree.Element | None:

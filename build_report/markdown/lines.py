@@ -19,6 +19,7 @@ from xml.etree import ElementTree as etree
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
 
 OPEN, CLOSE = "\ue000", "\ue001"
 TOKEN = re.compile(f"{OPEN}(\\d+){CLOSE}")
@@ -26,10 +27,12 @@ TOKEN = re.compile(f"{OPEN}(\\d+){CLOSE}")
 _PREFIX = re.compile(r"^(\s*(?:>\s?)*\s*(?:[-*+]\s+|\d+[.)]\s+|#{1,6}\s+|\[\^[^\]]+\]:\s*)?)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _STARTS_ITEM = re.compile(r"^\s*(?:>\s?)*\s*(?:[-*+]|\d+[.)])\s+\S")
-_NO_TOKEN = re.compile(r"^\s*(\||!!!|\*\*\*|---|___|\{)|^ {4,}\S")
+_NO_TOKEN = re.compile(r"^\s*(!!!|\*\*\*|---|___|\{)")
+_TABLE_ROW = re.compile(r"^(\s*\|\s*)(?=[^\s|])")  # a token goes inside the first cell
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 _BLANK = re.compile(r"^[\s>]*$")
 
-BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "td", "th", "dt", "dd"}
+BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "td", "th", "dt", "dd", "pre"}
 
 
 def mark(lines: list[str], first_line: int = 1) -> list[str]:
@@ -44,10 +47,15 @@ def mark(lines: list[str], first_line: int = 1) -> list[str]:
             not fenced
             and line.strip()
             and not _NO_TOKEN.match(line)
-            and (_BLANK.match(previous) or previous.lstrip().startswith("#") or _STARTS_ITEM.match(line)
+            and not line.lstrip().startswith("|")
+            and (_BLANK.match(previous) or previous.lstrip().startswith(("#", "!!!")) or _STARTS_ITEM.match(line)
                  or (line.startswith("Table:") and previous.lstrip().startswith("|")))
         )
-        if starts_block:
+        row = None if fenced or _TABLE_RULE.match(line) else _TABLE_ROW.match(line)
+        if row:
+            prefix = row.group(1)
+            line = f"{prefix}{OPEN}{first_line + index}{CLOSE}{line[len(prefix):]}"
+        elif starts_block:
             prefix = _PREFIX.match(line).group(1)
             line = f"{prefix}{OPEN}{first_line + index}{CLOSE}{line[len(prefix):]}"
         out.append(line)
@@ -81,7 +89,12 @@ class LineAttributeTreeprocessor(Treeprocessor):
             owner = element if attr == "text" else parent
             if match and owner.tag in BLOCKS and "data-line" not in owner.attrib:
                 owner.set("data-line", match.group(1))
-            setattr(element, attr, TOKEN.sub("", value))
+            stripped = TOKEN.sub("", value)
+            setattr(element, attr, AtomicString(stripped) if isinstance(value, AtomicString) else stripped)
+        if element.tag == "table" and "data-line" not in element.attrib:
+            first = next((cell.get("data-line") for cell in element.iter("th") if cell.get("data-line")), None)
+            if first:
+                element.set("data-line", first)
 
 
 def strip_tokens(text: str) -> str:

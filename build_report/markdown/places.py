@@ -29,7 +29,7 @@ from markdown.treeprocessors import Treeprocessor
 from ..model import Place
 from ..text import did_you_mean
 
-ATTRIBUTION = re.compile(r"^\s*(?:—|–|--)\s*(?P<place>[^,]+?)\s*(?:,\s*(?P<role>.+?))?\s*$", re.S)
+ATTRIBUTION = re.compile(r"^\s*(?:—|–|---?)\s*(?P<place>[^,]+?)\s*(?:,\s*(?P<role>.+?))?\s*$", re.S)
 
 
 class PlaceQuoteTreeprocessor(Treeprocessor):

@@ -1,0 +1,404 @@
+"""Render and finish stages for the EPUB 3: the accessible, reflowable edition.
+
+    model -> print layout (pdf.render) -> page map (pagemap.py)
+          -> XHTML documents (templates epub_*.xhtml.j2) -> ebooklib package -> deterministic zip
+
+The EPUB is built from the same parsed model as the PDF; Markdown is never
+parsed again. Each chapter body is rewritten with `assemble.rewrite` for a
+one-file-per-chapter layout:
+
+    EPUB/cover.xhtml, titlepage.xhtml, nav.xhtml     generated from report.yaml
+    EPUB/text/<chapter>.xhtml                         one per chapter, places appendix last
+    EPUB/css/epub.css, EPUB/fonts/*.ttf, EPUB/<manuscript image paths>
+
+Cross-references become `chapter.xhtml#id`; footnotes become pop-up asides
+(`epub:type="footnote"`, `role="doc-footnote"`) with noterefs and backlinks;
+print page numbers become `epub:type="pagebreak"` markers where the PDF's
+pages begin, listed in the nav's page-list.
+
+ebooklib holds the package (metadata, manifest, spine, NCX); the documents
+are complete XHTML that it stores as they are. Its zip is then rewritten so
+that equal inputs and SOURCE_DATE_EPOCH give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+from xml.etree import ElementTree as etree
+
+import weasyprint
+from ebooklib import epub as ebook
+
+from . import __version__, pagemap, pdf
+from .assemble import Options, _environment, all_chapters, rewrite, serialize, stylesheet
+from .build import Timer
+from .diagnostics import Diagnostics
+from .fonts import faces
+from .model import Chapter, Heading, Manuscript
+from .output import source_date, write_atomic
+
+EPUB_TYPE = "epub:type"  # written as is; every document declares the epub: prefix on <html>
+TEXT = "text"  # the folder of chapter documents
+CSS = "css/epub.css"
+ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)  # the earliest time a zip can record
+ACCESSIBILITY = [
+    ("schema:accessMode", "textual"),
+    ("schema:accessMode", "visual"),
+    ("schema:accessModeSufficient", "textual,visual"),
+    ("schema:accessModeSufficient", "textual"),  # every image has alt text
+    ("schema:accessibilityFeature", "structuralNavigation"),
+    ("schema:accessibilityFeature", "tableOfContents"),
+    ("schema:accessibilityFeature", "alternativeText"),
+    ("schema:accessibilityFeature", "printPageNumbers"),
+    ("schema:accessibilityFeature", "pageNavigation"),
+    ("schema:accessibilityFeature", "readingOrder"),
+    ("schema:accessibilityFeature", "displayTransformability"),
+    ("schema:accessibilityHazard", "none"),
+    ("schema:accessibilitySummary",
+     "A reflowable text with headings, a nested table of contents and the page numbers of the "
+     "print edition. Every figure has a text alternative; tables have captions and header cells; "
+     "quotations are marked up as quotations with their source; footnotes open as pop-ups where "
+     "the reading system supports them. Text and colours can be changed by the reader."),
+    ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"),
+]
+
+
+def build_epub(manuscript: Manuscript, out: Path, options: Options, diagnostics: Diagnostics,
+               timer: Timer) -> weasyprint.Document:
+    """Build the EPUB; returns the print layout its page numbers come from."""
+    with timer.stage("render"):
+        document = pdf.render(manuscript, options, diagnostics)
+    diagnostics.check()
+    with timer.stage("paginate"):
+        pages = pagemap.page_map(document, manuscript)
+    with timer.stage("assemble"):
+        book = Book(manuscript, options, pages).package()
+    with timer.stage("finish"):
+        data = reproducible(book, modified(manuscript.report.date), zip_time())
+    with timer.stage("write"):
+        write_atomic(out, data)
+    return document
+
+
+# -- Names ------------------------------------------------------------------------------------------
+
+def xml_id(value: str) -> str:
+    """An id that XHTML accepts (an XML name without colons): 'fn:1' -> 'fn-1', '2020' -> 'id-2020'."""
+    value = re.sub(r"[^\w.-]", "-", value)
+    return value if re.match(r"[^\W\d]", value) else f"id-{value}"
+
+
+def file_stem(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", value) or "chapter"
+
+
+def resource_path(rel: str) -> str:
+    """A manuscript file's path inside the package: safe in hrefs without escaping."""
+    return re.sub(r"[^A-Za-z0-9._/-]", "-", rel)
+
+
+def identifier(manuscript: Manuscript) -> str:
+    """report.yaml's identifier, else a UUID derived from the title (stable across builds)."""
+    report = manuscript.report
+    return report.identifier or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'build-report:' + report.title)}"
+
+
+def zip_time() -> dt.datetime:
+    """The time every zip entry records: SOURCE_DATE_EPOCH, else the earliest a zip can hold."""
+    epoch = source_date()
+    return max(dt.datetime.fromtimestamp(epoch, dt.timezone.utc), ZIP_EPOCH) if epoch is not None else ZIP_EPOCH
+
+
+def modified(date: str) -> dt.datetime:
+    """dcterms:modified: SOURCE_DATE_EPOCH, else the report's date, else now."""
+    epoch = source_date()
+    if epoch is not None:
+        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    if date:
+        return dt.datetime.fromisoformat(date).replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+# -- The documents ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PageLink:
+    label: str
+    href: str  # from the package folder
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    title: str
+    href: str
+    children: list[TocEntry]
+
+
+class Document(ebook.EpubItem):
+    """A complete XHTML document, stored as rendered (ebooklib's EpubHtml would re-parse it)."""
+
+    def __init__(self, uid: str, file_name: str, content: str, properties: list[str] | None = None):
+        super().__init__(uid, file_name, "application/xhtml+xml", content.encode("utf-8"))
+        self.properties = properties or []
+
+
+class Book:
+    """The EPUB of one manuscript: its documents and their package."""
+
+    def __init__(self, manuscript: Manuscript, options: Options, pages: pagemap.PageMap):
+        self.manuscript = manuscript
+        self.options = options
+        self.pages = pages
+        self.chapters = all_chapters(manuscript)
+        self.files = {chapter.id: f"{file_stem(chapter.id)}.xhtml" for chapter in self.chapters}
+        self.templates = _environment()
+        self.page_links: list[PageLink] = []
+        self.images: dict[str, str] = {}  # manuscript path -> package path
+
+    def package(self) -> ebook.EpubBook:
+        book = ebook.EpubBook()
+        self._metadata(book)
+        chapters = [self._chapter(chapter) for chapter in self.chapters]
+        cover = self._cover(book)
+        front = [cover, self._document("titlepage", "titlepage.xhtml", "epub_titlepage.xhtml.j2"),
+                 self._nav()]
+        for item in [*front, *chapters]:
+            book.add_item(item)
+        for item in [*self._fonts(), self._stylesheet(), *self._images(), ebook.EpubNcx()]:
+            book.add_item(item)
+        book.spine = [*front, *chapters]
+        book.toc = self._ncx_toc()
+        return book
+
+    # Metadata
+
+    def _metadata(self, book: ebook.EpubBook) -> None:
+        report = self.manuscript.report
+        book.set_identifier(identifier(self.manuscript))
+        book.set_unique_metadata("OPF", "generator", "",
+                                 {"name": "generator", "content": f"build_report {__version__} with EbookLib"})
+        book.add_metadata("DC", "title", report.title, {"id": "title"})
+        book.add_metadata(None, "meta", "main", {"refines": "#title", "property": "title-type"})
+        if report.subtitle:
+            book.add_metadata("DC", "title", report.subtitle, {"id": "subtitle"})
+            book.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
+        book.title = report.title
+        book.set_language(report.language)
+        for index, author in enumerate(report.authors, 1):
+            book.add_author(author, uid=f"creator-{index}")
+        for name, value in (("publisher", report.publisher), ("date", report.date),
+                            ("rights", report.rights), ("description", report.description)):
+            if value:
+                book.add_metadata("DC", name, value)
+        for keyword in report.keywords:
+            book.add_metadata("DC", "subject", keyword)
+        edition = f"{report.title}, print edition (PDF){f', version {report.version}' if report.version else ''}"
+        book.add_metadata("DC", "source", edition, {"id": "print-edition"})
+        book.add_metadata(None, "meta", edition, {"property": "pageBreakSource"})
+        for name, value in ACCESSIBILITY:
+            book.add_metadata(None, "meta", value, {"property": name})
+
+    # Generated documents
+
+    def _render(self, template: str, **context) -> str:
+        report = self.manuscript.report
+        return self.templates.get_template(template).render(
+            report=report, language=report.language, css=context.pop("css", CSS), **context)
+
+    def _document(self, uid: str, file_name: str, template: str, **context) -> Document:
+        return Document(uid, file_name, self._render(template, **context))
+
+    def _cover(self, book: ebook.EpubBook) -> Document:
+        """The cover image of report.yaml on a page of its own, or a cover page made from the metadata."""
+        image = None
+        if self.manuscript.report.cover:
+            rel = self.manuscript.report.cover
+            image = ebook.EpubCover(file_name=resource_path(rel))
+            image.content = (self.manuscript.root / rel).read_bytes()
+            book.add_item(image)
+            book.add_metadata(None, "meta", "", {"name": "cover", "content": image.id})
+        return self._document("cover", "cover.xhtml", "epub_cover.xhtml.j2",
+                              image=image.file_name if image else "")
+
+    def _nav(self) -> Document:
+        body = next((c for c in self.chapters if c.kind != "front"), self.chapters[0])
+        return Document("nav", "nav.xhtml", self._render(
+            "epub_nav.xhtml.j2", toc=self._toc(), pages=self.page_links, skipped=self.pages.skipped,
+            bodymatter=f"{TEXT}/{self.files[body.id]}"), ["nav"])
+
+    def _toc(self) -> list[TocEntry]:
+        """Chapters, their sections and subsections, nested."""
+        return [TocEntry(c.display_title, f"{TEXT}/{self.files[c.id]}", _sections(c.headings, f"{TEXT}/{self.files[c.id]}"))
+                for c in self.chapters]
+
+    def _ncx_toc(self) -> list:
+        """The same tree for ebooklib's NCX."""
+        counter = iter(range(1, 10**6))
+
+        def convert(entry: TocEntry):
+            link = ebook.Link(entry.href, entry.title, f"navpoint-{next(counter)}")
+            return (link, [convert(child) for child in entry.children]) if entry.children else link
+
+        return [convert(entry) for entry in self._toc()]
+
+    # Chapters
+
+    def _chapter(self, chapter: Chapter) -> Document:
+        file_name = self.files[chapter.id]
+        body = rewrite(chapter, self._href, xml_id, self._image)
+        taken = {element.get("id") for element in body.iter() if element.get("id")}
+        starts = self.pages.for_chapter(chapter.id)
+        markers = {start.index: self._pagebreak(start, file_name, taken) for start in starts}
+        pagemap.mark(body, starts, lambda start: markers[start.index], _is_noteref)
+        notes = footnotes(body)
+        self._label_pagerefs(body)
+        label_boxes(body)
+        opening = "".join(etree.tostring(markers[s.index], encoding="unicode") for s in starts if s.path is None)
+        html = self._render("epub_chapter.xhtml.j2", css=f"../{CSS}", chapter=chapter, opening=opening,
+                            body=serialize(body, "xml"), notes="".join(etree.tostring(n, encoding="unicode") for n in notes),
+                            title_id=_unique("chapter-title", taken))
+        return Document(f"c-{file_stem(chapter.id)}", f"{TEXT}/{file_name}", html)
+
+    def _href(self, chapter_id: str, local: str) -> str:
+        return f"{self.files[chapter_id]}#{xml_id(local)}" if local else self.files[chapter_id]
+
+    def _image(self, rel: str) -> str:
+        self.images[rel] = resource_path(rel)
+        return f"../{self.images[rel]}"
+
+    def _pagebreak(self, start: pagemap.PageStart, file_name: str, taken: set[str]) -> etree.Element:
+        element_id = _unique(f"page-{start.label}", taken)
+        self.page_links.append(PageLink(start.label, f"{TEXT}/{file_name}#{element_id}"))
+        return etree.Element("span", {EPUB_TYPE: "pagebreak", "role": "doc-pagebreak", "id": element_id,
+                                      "aria-label": start.label})
+
+    def _label_pagerefs(self, body: etree.Element) -> None:
+        """The places appendix's page references show the print page of each quote."""
+        for anchor in body.iter("a"):
+            if "pageref" in anchor.get("class", "").split():
+                label = self.pages.anchors.get(f"{anchor.get('data-chapter')}--{anchor.get('data-id')}", "")
+                anchor.text = label or "quote"
+                if label:
+                    anchor.set("aria-label", f"page {label}: {anchor.get('aria-label', '')}".rstrip(": "))
+
+    # Resources
+
+    def _fonts(self) -> list[ebook.EpubItem]:
+        return [ebook.EpubItem(f"font-{index}", f"fonts/{face.path.name}", "font/ttf", face.path.read_bytes())
+                for index, face in enumerate(faces(), 1)]
+
+    def _stylesheet(self) -> ebook.EpubItem:
+        css = stylesheet(["tokens.css", "epub.css"], self.options, lambda path: f"../fonts/{path.name}")
+        return ebook.EpubItem("css", CSS, "text/css", css.encode("utf-8"))
+
+    def _images(self) -> list[ebook.EpubItem]:
+        return [ebook.EpubImage(uid=f"image-{index}", file_name=path, content=(self.manuscript.root / rel).read_bytes())
+                for index, (rel, path) in enumerate(sorted(self.images.items()), 1)]
+
+
+def _sections(headings: list[Heading], href: str) -> list[TocEntry]:
+    """Level-2 headings, each with the level-3 headings after it."""
+    out: list[TocEntry] = []
+    for heading in headings:
+        title = f"{heading.number} {heading.title}".strip()
+        entry = TocEntry(title, f"{href}#{xml_id(heading.id)}", [])
+        if heading.level == 2:
+            out.append(entry)
+        elif heading.level == 3 and out:
+            out[-1].children.append(entry)
+    return out
+
+
+def _unique(candidate: str, taken: set[str]) -> str:
+    value, count = candidate, 1
+    while value in taken:
+        count += 1
+        value = f"{candidate}-{count}"
+    taken.add(value)
+    return value
+
+
+# -- Chapter body markup ----------------------------------------------------------------------------
+
+def _is_noteref(element: etree.Element) -> bool:
+    return element.tag == "sup" and element.find("a[@class='footnote-ref']") is not None
+
+
+def footnotes(body: etree.Element) -> list[etree.Element]:
+    """Turn Python-Markdown's footnotes into noterefs and pop-up asides; returns the asides."""
+    for sup in body.iter("sup"):
+        for ref in sup.iterfind("a[@class='footnote-ref']"):
+            ref.attrib.update({EPUB_TYPE: "noteref", "role": "doc-noteref"})
+    notes = []
+    for block in body.findall("div[@class='footnote']"):
+        body.remove(block)
+        for number, item in enumerate(block.iterfind("ol/li"), 1):
+            notes.append(_aside(item, number))
+    return notes
+
+
+def _aside(item: etree.Element, number: int) -> etree.Element:
+    aside = etree.Element("aside", {"id": item.get("id", ""), EPUB_TYPE: "footnote", "role": "doc-footnote",
+                                    "class": "footnote"})
+    aside.text, aside[:] = item.text, list(item)
+    for back in aside.iter("a"):
+        if back.get("class") == "footnote-backref":
+            back.set("role", "doc-backlink")
+            back.set("aria-label", f"Back to note {number} in the text")
+    first = aside[0] if len(aside) and aside[0].tag == "p" else aside
+    label = etree.Element("span", {"class": "footnote-number"})
+    label.text, label.tail = f"{number}.", " " + (first.text or "")
+    first.text = None
+    first.insert(0, label)
+    return aside
+
+
+def label_boxes(body: etree.Element) -> None:
+    """A box is a complementary region: name it after its title so several in a chapter differ."""
+    for box in body.iter("aside"):
+        title = box.find("p[@class='box-title']")
+        if "box" in box.get("class", "").split() and title is not None:
+            box.set("aria-label", " ".join("".join(title.itertext()).split()))
+
+
+# -- The zip ----------------------------------------------------------------------------------------
+
+class _Writer(ebook.EpubWriter):
+    """ebooklib's writer, with the package's language on <package> (xml:lang), where Ace looks for it."""
+
+    def _write_opf_file(self, root) -> None:
+        root.set("{http://www.w3.org/XML/1998/namespace}lang", self.book.language)
+        super()._write_opf_file(root)
+
+
+def reproducible(book: ebook.EpubBook, moment: dt.datetime, timestamp: dt.datetime) -> bytes:
+    """The package as a zip whose bytes depend only on its content and the two times.
+
+    ebooklib writes the package (`moment` is its dcterms:modified); its entries
+    are then copied in a fixed order (mimetype first and stored, container,
+    package document, then by name), each with `timestamp` and the same attributes.
+    """
+    raw = io.BytesIO()
+    writer = _Writer(raw, book, {"mtime": moment, "epub3_pages": False, "epub3_landmark": False})
+    writer.process()
+    writer.write()
+    with zipfile.ZipFile(raw) as source:
+        entries = {name: source.read(name) for name in source.namelist()}
+    stamp = timestamp.astimezone(dt.timezone.utc).timetuple()[:6]
+    first = ["mimetype", "META-INF/container.xml", f"{book.FOLDER_NAME}/content.opf"]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in first + sorted(set(entries) - set(first)):
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, on every platform
+            info.external_attr = 0o644 << 16
+            target.writestr(info, entries[name], compresslevel=9)
+    return out.getvalue()
