@@ -8,9 +8,10 @@ VENV       := .venv
 BIN        := $(VENV)/bin
 BR         := $(BIN)/build-report
 
-# The output name is the slug of the report title, as the CLI's default.
+# The output name is the slug of the report title, as the CLI's default (text.slugify).
 SLUG := $(shell sed -n 's/^title:[[:space:]]*//p' $(MANUSCRIPT)/report.yaml 2>/dev/null | head -n 1 \
-          | tr -d "\"'" | tr '[:upper:]' '[:lower:]' | sed -e 's/[^a-z0-9]\{1,\}/-/g' -e 's/^-//' -e 's/-$$//')
+          | iconv -f utf-8 -t ascii//TRANSLIT 2>/dev/null | tr -d "\"'" | tr '[:upper:]' '[:lower:]' \
+          | sed -e 's/[^a-z0-9]\{1,\}/-/g' -e 's/^-//' -e 's/-$$//')
 OUT  := $(BUILD)/$(or $(SLUG),report)
 
 # Everything a build reads: the manuscript, the styles, the templates and the code.
@@ -35,8 +36,9 @@ $(OUT).html: $(DEPS)
 	$(BR) html $(MANUSCRIPT) -o $@ $(FLAGS)
 
 # Drafts always rebuild: their stamp records the build time and the git state.
+# make draft CHAPTER=3 drafts one chapter (by number, id or file name).
 draft: $(VENV)/.installed
-	$(BR) draft $(MANUSCRIPT) -o $(OUT)-draft.pdf $(FLAGS)
+	$(BR) draft $(MANUSCRIPT) $(if $(CHAPTER),--chapter $(CHAPTER) -o $(OUT)-draft-$(CHAPTER).pdf,-o $(OUT)-draft.pdf) $(FLAGS)
 
 diff: $(VENV)/.installed
 	@test -n "$(REF)" || { echo "usage: make diff REF=<git ref>"; exit 2; }

@@ -118,6 +118,8 @@ def cmd_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) 
 
 def cmd_html(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     manuscript = build.load(args.manuscript, diagnostics, timer)
+    review.require_no_review_marks(manuscript, diagnostics)
+    diagnostics.check()
     out = _default_output(args, manuscript, ".html")
     build.build_html(manuscript, out, _options(args, self_contained=True), timer)
     _done(args, out, stdout)

@@ -70,6 +70,8 @@ def _read_chapters(manuscript: Manuscript, diagnostics: Diagnostics, critic_mode
         if chapter.id in seen:
             diagnostics.error(Location(rel, 1), f"duplicate chapter id '{chapter.id}' (also used by {seen[chapter.id]})")
         seen[chapter.id] = rel
+        if chapter.kind == "front" and any(c.kind != "front" for c, _, _ in sources):
+            diagnostics.warning(listed_at, f"front matter '{entry}' comes after the body; list it before the chapters")
         if chapter.kind in counters:
             counters[chapter.kind] += 1
             n = counters[chapter.kind]

@@ -8,6 +8,7 @@ EPUB page-list can read page positions without writing a PDF.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import datetime as dt
 import io
 import logging
@@ -109,7 +110,7 @@ def finish(document: weasyprint.Document, manuscript: Manuscript) -> bytes:
         info.update({"/CreationDate": stamp, "/ModDate": stamp})
     writer.add_metadata({key: value for key, value in info.items() if value})
     writer._root_object[NameObject("/Lang")] = TextStringObject(report.language)
-    _stable_id(writer, report.identifier or report.title)
+    _stable_id(writer, pdf)
 
     out = io.BytesIO()
     writer.write(out)
@@ -128,9 +129,7 @@ def _pdf_date(date: str) -> str:
     return moment.strftime("D:%Y%m%d%H%M%SZ")
 
 
-def _stable_id(writer: PdfWriter, seed: str) -> None:
+def _stable_id(writer: PdfWriter, content: bytes) -> None:
     """A file /ID derived from the content, so equal inputs give equal bytes."""
-    import hashlib
-
-    digest = hashlib.md5(seed.encode("utf-8")).digest()
+    digest = hashlib.md5(content).digest()
     writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])

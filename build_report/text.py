@@ -8,8 +8,8 @@ import unicodedata
 
 
 def slugify(text: str) -> str:
-    """'Working across boundaries!' -> 'working-across-boundaries'."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """'Working across boundaries!' -> 'working-across-boundaries'; "Nobody's" -> 'nobodys'."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace("'", "")
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
