@@ -19,7 +19,7 @@ SOURCES := $(MANUSCRIPT)/report.yaml $(wildcard $(MANUSCRIPT)/*.yaml $(MANUSCRIP
 CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templates/* styles/*.css) pyproject.toml
 DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
 
-.PHONY: all pdf html epub draft diff linkcheck test clean install
+.PHONY: all pdf html epub draft diff watch linkcheck test clean install
 
 all: pdf epub
 pdf: $(OUT).pdf
@@ -43,6 +43,9 @@ draft: $(VENV)/.installed
 diff: $(VENV)/.installed
 	@test -n "$(REF)" || { echo "usage: make diff REF=<git ref>"; exit 2; }
 	$(BR) diff $(REF) $(MANUSCRIPT) -o $(OUT)-changes.pdf $(FLAGS)
+
+watch: $(VENV)/.installed
+	$(BR) watch $(MANUSCRIPT) -o $(OUT)-draft.pdf $(FLAGS)
 
 linkcheck: $(OUT).pdf
 	$(BR) check-links $(MANUSCRIPT) --pdf $(OUT).pdf $(FLAGS)

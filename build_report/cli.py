@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     diff = verbs.add_parser("diff", parents=[common], help="a draft showing what changed since git ref REF")
     diff.add_argument("ref", metavar="REF", help="a git commit, tag or branch")
     diff.add_argument("--source-refs", action="store_true", help="print 'file:line' beside each paragraph")
+    watch = verbs.add_parser("watch", parents=[common], help="rebuild the draft whenever a manuscript or style file changes")
+    watch.add_argument("--chapter", help="only this chapter: its number, id or file name")
+    watch.add_argument("--source-refs", action="store_true", help="print 'file:line' beside each paragraph")
     check = verbs.add_parser("check-links", parents=[common], help="check every internal and external link")
     check.add_argument("--offline", action="store_true", help="check internal links only; no network")
     check.add_argument("--format", choices=("text", "json", "junit", "markdown"), default="text")
@@ -186,6 +189,29 @@ def cmd_diff(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
     return EXIT_OK
 
 
+def cmd_watch(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO, stop_event=None) -> int:
+    """Build the draft, then again after every change; problems are printed, never fatal."""
+    import watchfiles
+
+    def rebuild() -> None:
+        fresh = Diagnostics(strict=args.strict)
+        try:
+            cmd_draft(args, fresh, timer, stdout)
+        except BuildReportError as exc:
+            if not isinstance(exc, ManuscriptError):
+                print(f"build-report: error: {exc}", file=stdout)
+        fresh.report(stdout)
+        if not args.quiet:
+            print("watching for changes (Ctrl-C to stop)", file=stdout, flush=True)
+
+    rebuild()
+    ignore = watchfiles.DefaultFilter(ignore_entity_patterns=(r"\.bak$", r"\.tmp$", r"^\."))
+    for _ in watchfiles.watch(args.manuscript, args.styles, watch_filter=ignore, stop_event=stop_event,
+                              raise_interrupt=False):
+        rebuild()
+    return EXIT_OK
+
+
 def cmd_check_links(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     """Internal links are checked while loading (errors exit 2); then the PDF's, then external ones."""
     from . import links
@@ -239,6 +265,7 @@ def _done(args, out: Path, stdout: TextIO) -> None:
 VERBS: dict[str, Callable[..., int]] = {
     "pdf": cmd_pdf, "html": cmd_html, "epub": cmd_epub, "draft": cmd_draft,
     "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff, "check-links": cmd_check_links,
+    "watch": cmd_watch,
 }
 
 

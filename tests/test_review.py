@@ -152,3 +152,43 @@ def test_diff_shows_exactly_the_changes(repo: Path, tmp_path: Path) -> None:
     assert "first--change-2" not in dests and "second--change-2" not in dests
     body = " ".join(pages)
     assert ", rewritten," in body and "A brand new paragraph at the end." in body
+
+
+def test_watch_rebuilds_the_draft_after_a_change(tmp_path: Path) -> None:
+    import argparse
+    import threading
+    import time
+
+    from build_report import build as build_module
+    from build_report.assemble import STYLES
+    from build_report.cli import cmd_watch
+    from build_report.diagnostics import Diagnostics
+
+    root = tmp_path / "m"
+    shutil.copytree(MINI, root)
+    out = tmp_path / "watched.pdf"
+    args = argparse.Namespace(manuscript=root, output=out, styles=STYLES, strict=False, quiet=False,
+                              chapter="2", source_refs=False)
+    stop = threading.Event()
+    log = io.StringIO()
+    thread = threading.Thread(target=cmd_watch, args=(args, Diagnostics(), build_module.Timer(), log, stop))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while "watching" not in log.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        first = out.stat().st_mtime_ns
+        chapter = root / "chapters" / "02-second.md"
+        chapter.write_text(chapter.read_text().replace("things changed", "things changed a lot"))
+        while log.getvalue().count("watching") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert out.stat().st_mtime_ns > first
+        assert "things changed a lot" in " ".join(pages_text(out))
+        chapter.write_text(chapter.read_text() + "\n> Bad.\n>\n> — Nowhere, a nurse\n")
+        while log.getvalue().count("watching") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "chapters/02-second.md:11: error: unknown place 'Nowhere'" in log.getvalue()
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
