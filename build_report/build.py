@@ -45,7 +45,8 @@ def load(root: Path, diagnostics: Diagnostics, timer: Timer, critic_mode: str = 
         return manuscript_stage.load(root, diagnostics, critic_mode)
 
 
-def build_html(manuscript: Manuscript, out: Path, options: Options, timer: Timer) -> None:
+def build_html(manuscript: Manuscript, out: Path, options: Options, diagnostics: Diagnostics,
+               timer: Timer) -> None:
     with timer.stage("assemble"):
         html = print_html(manuscript, options)
     with timer.stage("write"):

@@ -108,38 +108,31 @@ def _options(args: argparse.Namespace, **changes) -> Options:
     return Options(styles=args.styles, **changes)
 
 
-def cmd_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+def _final_build(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO,
+                 suffix: str, builder: Callable, **options) -> int:
+    """A final output: refused while review marks remain; nothing is written on errors."""
     manuscript = build.load(args.manuscript, diagnostics, timer)
     review.require_no_review_marks(manuscript, diagnostics)
     diagnostics.check()
-    out = _default_output(args, manuscript, ".pdf")
-    build.build_pdf(manuscript, out, _options(args), diagnostics, timer)
+    out = _default_output(args, manuscript, suffix)
+    builder(manuscript, out, _options(args, **options), diagnostics, timer)
     diagnostics.check()
     _done(args, out, stdout)
     return EXIT_OK
+
+
+def cmd_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    return _final_build(args, diagnostics, timer, stdout, ".pdf", build.build_pdf)
 
 
 def cmd_html(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
-    manuscript = build.load(args.manuscript, diagnostics, timer)
-    review.require_no_review_marks(manuscript, diagnostics)
-    diagnostics.check()
-    out = _default_output(args, manuscript, ".html")
-    build.build_html(manuscript, out, _options(args, self_contained=True), timer)
-    _done(args, out, stdout)
-    return EXIT_OK
+    return _final_build(args, diagnostics, timer, stdout, ".html", build.build_html, self_contained=True)
 
 
 def cmd_epub(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     from . import epub
 
-    manuscript = build.load(args.manuscript, diagnostics, timer)
-    review.require_no_review_marks(manuscript, diagnostics)
-    diagnostics.check()
-    out = _default_output(args, manuscript, ".epub")
-    epub.build_epub(manuscript, out, _options(args), diagnostics, timer)
-    diagnostics.check()
-    _done(args, out, stdout)
-    return EXIT_OK
+    return _final_build(args, diagnostics, timer, stdout, ".epub", epub.build_epub)
 
 
 def cmd_draft(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
