@@ -46,7 +46,10 @@ def old_manuscript(root: Path, ref: str, into: Path) -> Path:
     if archive.returncode:
         raise GitError(f"cannot read the manuscript at '{ref}': {archive.stderr.decode().strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(into, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.10.12+: refuse links and paths outside `into`
+            tar.extractall(into, filter="data")
+        else:
+            tar.extractall(into)
     return into / rel if rel else into
 
 

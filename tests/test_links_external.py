@@ -10,7 +10,8 @@ import io
 import json
 import socket
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as etree
@@ -20,6 +21,7 @@ from linkserver import InFlight, LinkServer, by_method, endless, page, redirect,
 
 from build_report import __version__
 from build_report.links import LinkPolicy, LinkResult, Status, check_links, exit_code, render_report
+from build_report.links.probe import parse_retry_after
 from build_report.model import Link, Location
 
 FAST = {"timeout": 2, "retries": 2, "retry_delay": 0.01}
@@ -105,6 +107,13 @@ def test_retry_after_is_capped_by_policy(server):
     started = time.monotonic()
     assert check_one(server.url("/limited"), retry_after_max=0.1).status is Status.OK
     assert time.monotonic() - started < 2
+
+
+def test_retry_after_header():
+    in_30_s = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    assert parse_retry_after("7") == 7
+    assert 28 <= parse_retry_after(in_30_s) <= 30
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
 
 
 def test_persistent_429_is_unverified_not_broken(server):
@@ -408,7 +417,7 @@ def test_expired_entry_is_rechecked(server, tmp_path):
     cache = tmp_path / ".linkcache.json"
     check([server.url("/page")], cache_path=cache, cache_ttl="1h")
     data = json.loads(cache.read_text())
-    stale = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
+    stale = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat(timespec="seconds")
     data["entries"][server.url("/page")]["checked_at"] = stale
     cache.write_text(json.dumps(data))
     check([server.url("/page")], cache_path=cache, cache_ttl="1h")

@@ -5,9 +5,11 @@
     print(render_report(results, "text"), end="")
     sys.exit(exit_code(results))
 
-Modules: policy (the `links:` settings), probe (one URL over HTTP), checker
-(all links, de-duplicated, cached), cache (the JSON verdict cache), report
-(text, json, junit and markdown output).
+Modules: policy (the `links:` settings), checker (all links, de-duplicated,
+cached, mailto syntax), probe (one http(s) URL: HEAD/GET, redirects, retries,
+fragments), pools (keep-alive connection pools per host), cache (the JSON
+verdict cache), results (Status, LinkResult) and report (text, json, junit
+and markdown output).
 """
 
 from .checker import check_links

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import tempfile
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,12 @@ _REUSABLE = (Status.OK, Status.WARNING)
 
 
 class LinkCache:
-    def __init__(self, policy: LinkPolicy, entries: dict[str, dict[str, Any]] | None = None) -> None:
+    """Verdicts by URL; empty unless loaded from a file."""
+
+    def __init__(self, policy: LinkPolicy) -> None:
         self.ttl = policy.cache_ttl
         self.fingerprint = _fingerprint(policy)
-        self.entries = entries or {}
+        self.entries: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def load(cls, path: Path, policy: LinkPolicy, now: float) -> LinkCache:
@@ -67,7 +69,7 @@ class LinkCache:
             "code": verdict.code,
             "reason": verdict.reason,
             "final_url": verdict.final_url,
-            "checked_at": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
+            "checked_at": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"),
         }
 
     def save(self, path: Path) -> None:

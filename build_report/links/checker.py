@@ -26,7 +26,7 @@ _EMAIL = re.compile(
 def check_links(
     links: Iterable[Link],
     policy: LinkPolicy,
-    cache_path: Path | None = None,
+    cache_path: Path | str | None = None,
     use_cache: bool = True,
     progress: TextIO | None = None,
 ) -> list[LinkResult]:
@@ -38,6 +38,7 @@ def check_links(
     `progress` only when it is a terminal. Runs its own event loop (asyncio.run),
     so call it from synchronous code.
     """
+    cache_path = Path(cache_path) if cache_path else None
     checked = [link for link in links if link.kind in CHECKED_KINDS]
     urls = list(dict.fromkeys(link.url.strip() for link in checked))
     now = time.time()

@@ -36,7 +36,7 @@ FRAGMENT_READ_LIMIT = 2 * 1024 * 1024  # bytes of HTML read while looking for an
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_STATUSES = frozenset({301, 308})
 BOT_BLOCK_STATUS = 999  # LinkedIn and friends: "not for robots"
-_TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError)
+_TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, TimeoutError, asyncio.TimeoutError, OSError)
 _NOT_FOUND_ERRNOS = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
@@ -129,8 +129,8 @@ class Prober:
     async def _attempt(self, method: str, url: str, fragment: str) -> Response | Failure:
         try:
             async with self._slot(httpx.URL(url).host):
-                async with asyncio.timeout(self.policy.timeout):
-                    return await self._request(method, url, fragment)
+                # asyncio.wait_for, not asyncio.timeout: the latter needs Python 3.11.
+                return await asyncio.wait_for(self._request(method, url, fragment), self.policy.timeout)
         except _TRANSPORT_ERRORS as exc:
             reason, retryable = describe_error(exc, self.policy.timeout)
             return Failure(reason, url, retryable)
@@ -195,7 +195,7 @@ class Prober:
 
 def describe_error(exc: BaseException, timeout: float) -> tuple[str, bool]:
     """A sentence for a request that failed, and whether trying again could help."""
-    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError, asyncio.TimeoutError)):
         return f"timed out after {timeout:g} s", True
     causes = list(_causes(exc))
     for cause in causes:
@@ -310,8 +310,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
+        pending.extend(getattr(current, "exceptions", ()))  # exception groups (Python 3.11+)
 
 
 def _tls_reason(error: ssl.SSLError) -> str:

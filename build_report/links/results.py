@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum
 
 from ..model import Link
 
 
-class Status(StrEnum):
+class Status(str, Enum):  # enum.StrEnum needs Python 3.11; we support 3.10
     OK = "ok"
     WARNING = "warning"
     BROKEN = "broken"
     SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
