@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as etree
 
 import weasyprint
@@ -38,11 +39,13 @@ from ebooklib import epub as ebook
 
 from . import __version__, pagemap, pdf
 from .assemble import Options, _environment, all_chapters, rewrite, serialize, stylesheet
-from .build import Timer
 from .diagnostics import Diagnostics
 from .fonts import faces
 from .model import Chapter, Heading, Manuscript
 from .output import source_date, write_atomic
+
+if TYPE_CHECKING:  # build.py may import this module
+    from .build import Timer
 
 EPUB_TYPE = "epub:type"  # written as is; every document declares the epub: prefix on <html>
 TEXT = "text"  # the folder of chapter documents
@@ -134,7 +137,7 @@ class PageLink:
     href: str  # from the package folder
 
 
-@dataclass(frozen=True)
+@dataclass
 class TocEntry:
     title: str
     href: str
@@ -161,6 +164,8 @@ class Book:
         self.templates = _environment()
         self.page_links: list[PageLink] = []
         self.images: dict[str, str] = {}  # manuscript path -> package path
+        cover = manuscript.report.cover
+        self.cover = resource_path(PurePosixPath(cover).as_posix()) if cover else ""  # package path
 
     def package(self) -> ebook.EpubBook:
         book = ebook.EpubBook()
@@ -217,15 +222,12 @@ class Book:
 
     def _cover(self, book: ebook.EpubBook) -> Document:
         """The cover image of report.yaml on a page of its own, or a cover page made from the metadata."""
-        image = None
-        if self.manuscript.report.cover:
-            rel = self.manuscript.report.cover
-            image = ebook.EpubCover(file_name=resource_path(rel))
-            image.content = (self.manuscript.root / rel).read_bytes()
+        if self.cover:
+            image = ebook.EpubCover(file_name=self.cover)
+            image.content = (self.manuscript.root / self.manuscript.report.cover).read_bytes()
             book.add_item(image)
             book.add_metadata(None, "meta", "", {"name": "cover", "content": image.id})
-        return self._document("cover", "cover.xhtml", "epub_cover.xhtml.j2",
-                              image=image.file_name if image else "")
+        return self._document("cover", "cover.xhtml", "epub_cover.xhtml.j2", image=self.cover)
 
     def _nav(self) -> Document:
         body = next((c for c in self.chapters if c.kind != "front"), self.chapters[0])
@@ -235,12 +237,15 @@ class Book:
 
     def _toc(self) -> list[TocEntry]:
         """Chapters, their sections and subsections, nested."""
-        return [TocEntry(c.display_title, f"{TEXT}/{self.files[c.id]}", _sections(c.headings, f"{TEXT}/{self.files[c.id]}"))
-                for c in self.chapters]
+        entries = []
+        for chapter in self.chapters:
+            href = f"{TEXT}/{self.files[chapter.id]}"
+            entries.append(TocEntry(chapter.display_title, href, _sections(chapter.headings, href)))
+        return entries
 
     def _ncx_toc(self) -> list:
         """The same tree for ebooklib's NCX."""
-        counter = iter(range(1, 10**6))
+        counter = itertools.count(1)
 
         def convert(entry: TocEntry):
             link = ebook.Link(entry.href, entry.title, f"navpoint-{next(counter)}")
@@ -255,15 +260,15 @@ class Book:
         body = rewrite(chapter, self._href, xml_id, self._image)
         taken = {element.get("id") for element in body.iter() if element.get("id")}
         starts = self.pages.for_chapter(chapter.id)
-        markers = {start.index: self._pagebreak(start, file_name, taken) for start in starts}
+        markers = {start.index: self._pagebreak(start, file_name, taken) for start in starts}  # in page order
         pagemap.mark(body, starts, lambda start: markers[start.index], _is_noteref)
         notes = footnotes(body)
         self._label_pagerefs(body)
         label_boxes(body)
-        opening = "".join(etree.tostring(markers[s.index], encoding="unicode") for s in starts if s.path is None)
-        html = self._render("epub_chapter.xhtml.j2", css=f"../{CSS}", chapter=chapter, opening=opening,
-                            body=serialize(body, "xml"), notes="".join(etree.tostring(n, encoding="unicode") for n in notes),
-                            title_id=_unique("chapter-title", taken))
+        html = self._render(
+            "epub_chapter.xhtml.j2", css=f"../{CSS}", chapter=chapter, title_id=_unique("chapter-title", taken),
+            opening="".join(_xml(markers[start.index]) for start in starts if start.path is None),
+            body=serialize(body, "xml"), notes="".join(map(_xml, notes)))
         return Document(f"c-{file_stem(chapter.id)}", f"{TEXT}/{file_name}", html)
 
     def _href(self, chapter_id: str, local: str) -> str:
@@ -274,6 +279,7 @@ class Book:
         return f"../{self.images[rel]}"
 
     def _pagebreak(self, start: pagemap.PageStart, file_name: str, taken: set[str]) -> etree.Element:
+        """The marker where a print page begins; it is listed in the page-list too."""
         element_id = _unique(f"page-{start.label}", taken)
         self.page_links.append(PageLink(start.label, f"{TEXT}/{file_name}#{element_id}"))
         return etree.Element("span", {EPUB_TYPE: "pagebreak", "role": "doc-pagebreak", "id": element_id,
@@ -299,8 +305,10 @@ class Book:
         return ebook.EpubItem("css", CSS, "text/css", css.encode("utf-8"))
 
     def _images(self) -> list[ebook.EpubItem]:
-        return [ebook.EpubImage(uid=f"image-{index}", file_name=path, content=(self.manuscript.root / rel).read_bytes())
-                for index, (rel, path) in enumerate(sorted(self.images.items()), 1)]
+        """The images the chapters show; the cover image, if one is among them, is in the package already."""
+        root = self.manuscript.root
+        return [ebook.EpubImage(uid=f"image-{index}", file_name=path, content=(root / rel).read_bytes())
+                for index, (rel, path) in enumerate(sorted(self.images.items()), 1) if path != self.cover]
 
 
 def _sections(headings: list[Heading], href: str) -> list[TocEntry]:
@@ -316,7 +324,12 @@ def _sections(headings: list[Heading], href: str) -> list[TocEntry]:
     return out
 
 
+def _xml(element: etree.Element) -> str:
+    return etree.tostring(element, encoding="unicode")
+
+
 def _unique(candidate: str, taken: set[str]) -> str:
+    """`candidate`, or `candidate-2`, `-3`... if an element of the document has that id already."""
     value, count = candidate, 1
     while value in taken:
         count += 1

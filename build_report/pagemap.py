@@ -22,18 +22,20 @@ indexes from the body to the nearest *container* of that content (a
 paragraph, heading, list item, table cell, caption, figure...), and how many
 letters and digits of that container were laid out on earlier pages.
 
-`locate` turns a `PageStart` back into a position in a copy of the chapter
-body (as made by `assemble.rewrite`):
+`mark` puts a marker element where each `PageStart` falls in a copy of the
+chapter body (as made by `assemble.rewrite`); `locate` finds that place:
 
 - at offset 0, just before the container, or before the outermost element
-  it opens (a caption starts its table), where the HTML content model allows
-  a phrasing element there; otherwise at the start of the container;
+  it opens (a caption opens its table), where the HTML content model allows
+  a phrasing element; otherwise at the start of the container (a list item
+  or table cell in the middle of its list or table);
+- a page that starts with a heading gets its marker before the heading, so
+  the heading's accessible name is untouched;
 - inside a paragraph that continues from the previous page, at the first
-  whole word of the page: when the page break splits a hyphenated word, that
-  is the next word; never inside a link or a footnote reference (the
-  position moves to just before the link);
-- a page that starts with a heading gets its position before the heading, so
-  the heading's accessible name is untouched.
+  word that starts on the page: when the page break splits a hyphenated
+  word, that is the word after it. Never inside a link, where the marker
+  would join the link's name: after the link instead. Footnote references
+  are not counted, as their text is in the print edition's footnote area.
 
 Letters and digits are compared case-folded, so hyphens added by the layout,
 collapsed white space and `text-transform` do not shift the count. Pages with
@@ -79,7 +81,6 @@ class PageMap:
 
     starts: list[PageStart]
     skipped: list[str]  # labels of pages without chapter content
-    labels: list[str]  # the label of every page
     anchors: dict[str, str] = field(default_factory=dict)  # print anchor ("chapter--id") -> page label
 
     def for_chapter(self, chapter_id: str) -> list[PageStart]:
@@ -120,7 +121,7 @@ def page_map(document: weasyprint.Document, manuscript: Manuscript) -> PageMap:
             starts.append(start)
         earlier.extend(leaves)
     anchors = {name: labels[index] for index, page in enumerate(document.pages) for name in page.anchors}
-    return PageMap(starts, skipped, labels, anchors)
+    return PageMap(starts, skipped, anchors)
 
 
 @dataclass(frozen=True)

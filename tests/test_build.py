@@ -81,7 +81,7 @@ TOKENS = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", (ROOT / "styles" / 
 @pytest.mark.parametrize("text, background", [
     ("ink", "paper"), ("muted", "paper"), ("brand", "paper"), ("accent", "paper"),
     ("ink", "tint"), ("muted", "tint"), ("brand", "tint"), ("accent", "tint"),
-    ("ink", "tint-warm"), ("accent", "tint-warm"),
+    ("ink", "tint-warm"), ("accent", "tint-warm"), ("ink", "stripe"), ("muted", "stripe"),
     ("on-brand", "brand"), ("on-brand", "brand-dark"),
 ])
 def test_token_colours_meet_wcag_aa(text: str, background: str) -> None:
