@@ -118,12 +118,14 @@ def finish(document: weasyprint.Document, manuscript: Manuscript) -> bytes:
 
 
 def _pdf_date(date: str) -> str:
-    """D:YYYYMMDDHHmmSSZ from SOURCE_DATE_EPOCH, else from the report date."""
+    """D:YYYYMMDDHHmmSSZ from the report's date (as in the XMP), else SOURCE_DATE_EPOCH.
+
+    Never the build time: the same input gives the same bytes."""
     epoch = source_date()
-    if epoch is not None:
-        moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
-    elif date:
+    if date:
         moment = dt.datetime.fromisoformat(date).replace(tzinfo=dt.timezone.utc)
+    elif epoch is not None:
+        moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
     else:
         return ""
     return moment.strftime("D:%Y%m%d%H%M%SZ")

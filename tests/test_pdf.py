@@ -52,7 +52,10 @@ def test_mini_metadata(mini):
     assert bool(root["/MarkInfo"]["/Marked"])  # tagged
     assert "/StructTreeRoot" in root
     assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
-    assert mini.reader.xmp_metadata.dc_title["x-default"] == "A Small Report: For tests"
+    xmp = mini.reader.xmp_metadata
+    assert xmp.dc_title["x-default"] == "A Small Report: For tests"
+    assert xmp.dc_creator == ["Test Author"] and xmp.pdf_keywords == "testing, reports"
+    assert info["/CreationDate"] == "D:20260115000000Z"  # the report's date, never the build time
 
 
 @pytest.fixture(params=["mini", "sample"])
