@@ -158,7 +158,8 @@ def summary_html(manuscript: Manuscript, changes: Changes, ref: str) -> str:
                   else "moved" if chapter.path in changes.moved else "changed" if marks else "")
         if not status:
             continue
-        links = " ".join(f'<a class="change-link" href="#{chapter.id}--change-{n}">{n}</a>'
+        style = "change-link front" if chapter.kind == "front" else "change-link"
+        links = " ".join(f'<a class="{style}" href="#{chapter.id}--change-{n}">{n}</a>'
                          for n in range(1, len(marks) + 1))
         inserted = sum(1 for e in marks if e.tag == "ins")
         rows.append(f"<tr><th scope=\"row\"><a href=\"#{chapter.id}\">{escape(chapter.display_title)}</a></th>"
