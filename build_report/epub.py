@@ -38,7 +38,7 @@ import weasyprint
 from ebooklib import epub as ebook
 
 from . import __version__, pagemap, pdf
-from .assemble import Options, _environment, all_chapters, rewrite, serialize, stylesheet
+from .assemble import Options, environment, all_chapters, rewrite, serialize, stylesheet
 from .diagnostics import Diagnostics
 from .fonts import faces
 from .model import Chapter, Heading, Manuscript
@@ -51,26 +51,6 @@ EPUB_TYPE = "epub:type"  # written as is; every document declares the epub: pref
 TEXT = "text"  # the folder of chapter documents
 CSS = "css/epub.css"
 ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)  # the earliest time a zip can record
-ACCESSIBILITY = [
-    ("schema:accessMode", "textual"),
-    ("schema:accessMode", "visual"),
-    ("schema:accessModeSufficient", "textual,visual"),
-    ("schema:accessModeSufficient", "textual"),  # every image has alt text
-    ("schema:accessibilityFeature", "structuralNavigation"),
-    ("schema:accessibilityFeature", "tableOfContents"),
-    ("schema:accessibilityFeature", "alternativeText"),
-    ("schema:accessibilityFeature", "printPageNumbers"),
-    ("schema:accessibilityFeature", "pageNavigation"),
-    ("schema:accessibilityFeature", "readingOrder"),
-    ("schema:accessibilityFeature", "displayTransformability"),
-    ("schema:accessibilityHazard", "none"),
-    ("schema:accessibilitySummary",
-     "A reflowable text with headings, a nested table of contents and the page numbers of the "
-     "print edition. Every figure has a text alternative; tables have captions and header cells; "
-     "quotations are marked up as quotations with their source; footnotes open as pop-ups where "
-     "the reading system supports them. Text and colours can be changed by the reader."),
-    ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"),
-]
 
 
 def build_epub(manuscript: Manuscript, out: Path, options: Options, diagnostics: Diagnostics,
@@ -129,6 +109,28 @@ def modified(date: str) -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
+def accessibility(visual: bool) -> list[tuple[str, str]]:
+    """schema.org accessibility metadata (EPUB Accessibility 1.1); `visual`: the report has images.
+
+    Every image has alt text (the manuscript stage makes leaving it out an
+    error), so text alone is always sufficient.
+    """
+    modes = ["textual", "visual"] if visual else ["textual"]
+    sufficient = ["textual,visual", "textual"] if visual else ["textual"]
+    features = ["structuralNavigation", "tableOfContents", "printPageNumbers", "pageNavigation", "readingOrder",
+                "displayTransformability"] + (["alternativeText"] if visual else [])
+    summary = " ".join(part for part in [
+        "A reflowable text with headings, a nested table of contents and the page numbers of the print edition.",
+        "Every figure and chart has a text alternative." if visual else "",
+        "Quotations are marked up with their source, and footnotes open as pop-ups where the reading system",
+        "supports them. Readers can change the font, the text size and the colours."] if part)
+    return ([("schema:accessMode", mode) for mode in modes]
+            + [("schema:accessModeSufficient", mode) for mode in sufficient]
+            + [("schema:accessibilityFeature", feature) for feature in features]
+            + [("schema:accessibilityHazard", "none"), ("schema:accessibilitySummary", summary),
+               ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA")])
+
+
 # -- The documents ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class Book:
         self.pages = pages
         self.chapters = all_chapters(manuscript)
         self.files = {chapter.id: f"{file_stem(chapter.id)}.xhtml" for chapter in self.chapters}
-        self.templates = _environment()
+        self.templates = environment()
         self.page_links: list[PageLink] = []
         self.images: dict[str, str] = {}  # manuscript path -> package path
         cover = manuscript.report.cover
@@ -169,8 +171,8 @@ class Book:
 
     def package(self) -> ebook.EpubBook:
         book = ebook.EpubBook()
+        chapters = [self._chapter(chapter) for chapter in self.chapters]  # first: they list pages and images
         self._metadata(book)
-        chapters = [self._chapter(chapter) for chapter in self.chapters]
         cover = self._cover(book)
         front = [cover, self._document("titlepage", "titlepage.xhtml", "epub_titlepage.xhtml.j2"),
                  self._nav()]
@@ -207,15 +209,15 @@ class Book:
         edition = f"{report.title}, print edition (PDF){f', version {report.version}' if report.version else ''}"
         book.add_metadata("DC", "source", edition, {"id": "print-edition"})
         book.add_metadata(None, "meta", edition, {"property": "pageBreakSource"})
-        for name, value in ACCESSIBILITY:
+        for name, value in accessibility(visual=bool(self.images or self.cover)):
             book.add_metadata(None, "meta", value, {"property": name})
 
     # Generated documents
 
-    def _render(self, template: str, **context) -> str:
+    def _render(self, template: str, css: str = CSS, **context) -> str:
         report = self.manuscript.report
-        return self.templates.get_template(template).render(
-            report=report, language=report.language, css=context.pop("css", CSS), **context)
+        return self.templates.get_template(template).render(report=report, language=report.language, css=css,
+                                                            **context)
 
     def _document(self, uid: str, file_name: str, template: str, **context) -> Document:
         return Document(uid, file_name, self._render(template, **context))
@@ -289,7 +291,7 @@ class Book:
         """The places appendix's page references show the print page of each quote."""
         for anchor in body.iter("a"):
             if "pageref" in anchor.get("class", "").split():
-                label = self.pages.anchors.get(f"{anchor.get('data-chapter')}--{anchor.get('data-id')}", "")
+                label = self.pages.page_of(anchor.get("data-chapter"), anchor.get("data-id", ""))
                 anchor.text = label or "quote"
                 if label:
                     anchor.set("aria-label", f"page {label}: {anchor.get('aria-label', '')}".rstrip(": "))

@@ -86,6 +86,10 @@ class PageMap:
     def for_chapter(self, chapter_id: str) -> list[PageStart]:
         return [start for start in self.starts if start.chapter_id == chapter_id]
 
+    def page_of(self, chapter_id: str, local: str = "") -> str:
+        """The label of the page an element of a chapter (or the chapter's start) is on; '' if not laid out."""
+        return self.anchors.get(f"{chapter_id}--{local}" if local else chapter_id, "")
+
 
 # -- Reading the layout ----------------------------------------------------------------------------
 
