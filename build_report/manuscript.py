@@ -254,7 +254,12 @@ def _collect_link(chapter: Chapter, anchor: etree.Element, where: Location, diag
     cls = anchor.get("class", "")
     if "footnote-ref" in cls or "footnote-backref" in cls:
         return
-    scheme = urlsplit(href).scheme.lower()
+    try:
+        scheme = urlsplit(href).scheme.lower()
+        urlsplit(href).hostname  # noqa: B018 - raises on an unparsable [IPv6] host
+    except ValueError as exc:
+        diagnostics.error(where, f"link '{href}' is not a valid URL ({exc})")
+        return
     if scheme in ("http", "https"):
         chapter.links.append(Link(href, text, where, chapter.id, "external"))
     elif scheme == "mailto":

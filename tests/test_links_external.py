@@ -6,6 +6,7 @@ closed local port, or at the reserved `.invalid` domain.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import socket
@@ -202,6 +203,13 @@ def test_redirect_loop(server):
     assert (result.status, result.reason) == (Status.BROKEN, "redirect loop")
 
 
+def test_unparsable_urls_are_broken_not_a_crash(server):
+    server.routes["/bad-hop"] = redirect(302, "http://[bad/")
+    hop, direct = check([server.url("/bad-hop"), "http://[bad/"])
+    assert (hop.status, hop.reason) == (Status.BROKEN, "redirect to an invalid URL: http://[bad/")
+    assert direct.status == Status.BROKEN and direct.reason.startswith("invalid URL")
+
+
 def test_too_many_redirects(server):
     for hop in range(5):
         server.routes[f"/hop{hop}"] = redirect(302, f"/hop{hop + 1}")
@@ -364,6 +372,15 @@ def test_connections_are_kept_alive(server):
     results = check([server.url(f"/page?n={n}") for n in range(8)], per_host=1)
     assert all(r.status is Status.OK for r in results)
     assert len(server.hits("/page")) == 8 and server.connections == 1
+
+
+def test_sessions_and_connections_are_closed(server, recwarn, caplog):
+    server.routes["/page"] = reply(200)
+    server.routes["/huge"] = endless()
+    check([server.url("/page"), server.url("/huge#nowhere"), f"http://127.0.0.1:{closed_port()}/"], retries=0)
+    gc.collect()  # an unclosed aiohttp session or connector complains when collected
+    assert [str(w.message) for w in recwarn if issubclass(w.category, ResourceWarning)] == []
+    assert "Unclosed" not in caplog.text
 
 
 # --- cache ---------------------------------------------------------------------------

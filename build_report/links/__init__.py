@@ -7,9 +7,9 @@
 
 Modules: policy (the `links:` settings), checker (all links, de-duplicated,
 cached, mailto syntax), probe (one http(s) URL: HEAD/GET, redirects, retries,
-fragments), pools (keep-alive connection pools per host), cache (the JSON
-verdict cache), results (Status, LinkResult) and report (text, json, junit
-and markdown output).
+fragments), pools (an aiohttp session, so a keep-alive pool, per host), cache
+(the JSON verdict cache), results (Status, LinkResult) and report (text, json,
+junit and markdown output).
 """
 
 from .checker import check_links

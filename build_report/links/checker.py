@@ -13,7 +13,6 @@ from urllib.parse import unquote, urlsplit
 from ..model import Link
 from .cache import LinkCache
 from .policy import LinkPolicy
-from .probe import Prober
 from .results import LinkResult, Status, Verdict
 
 CHECKED_KINDS = ("external", "mailto")
@@ -69,7 +68,11 @@ def offline_verdict(url: str, policy: LinkPolicy) -> Verdict | None:
     """The verdict for a URL that needs no request, or None for http(s) URLs."""
     if policy.is_excluded(url):
         return Verdict(Status.SKIPPED, "excluded by links.exclude")
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+        urlsplit(url).hostname  # noqa: B018 - raises on an unparsable [IPv6] host
+    except ValueError as exc:
+        return Verdict(Status.BROKEN, f"invalid URL: {exc}")
     if scheme == "mailto":
         return check_mailto(url)
     if scheme not in ("http", "https"):
@@ -87,6 +90,8 @@ def check_mailto(url: str) -> Verdict:
 
 
 async def _probe_all(urls: list[str], policy: LinkPolicy, bar: ProgressBar) -> dict[str, Verdict]:
+    from .probe import Prober  # imports aiohttp (~0.1 s): only runs that make requests pay for it
+
     async with Prober(policy) as prober:
 
         async def probe(url: str) -> tuple[str, Verdict]:

@@ -1,43 +1,54 @@
-"""Connection pools per host name, behind the one httpx client of a run."""
+"""Keep-alive connections per host name: an aiohttp session for each host in use."""
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from .policy import LinkPolicy
 
+# httpcore (behind httpx, which the checker used before) took response heads of up to
+# 100 KiB; aiohttp's default, 8 KiB a line, fails sites with long cookie or CSP headers.
+MAX_HEADER_LINE = 100 * 1024
 
-class HostPools(httpx.AsyncBaseTransport):
-    """A keep-alive connection pool per host name, sharing one TLS context.
 
-    httpcore does bookkeeping quadratic in the size of a pool on every request,
-    so one shared pool of ~80 connections (20 busy hosts x 4) burnt more CPU
-    than the requests themselves; a pool per host holds a few connections. The
-    checker closes a host's pool as soon as no request wants that host, so a
-    manuscript linking thousands of hosts never holds thousands of idle sockets.
+class HostSessions:
+    """One aiohttp session, and so one connection pool, per host name.
+
+    The prober closes a host's session as soon as no request wants that host,
+    so a manuscript linking thousands of hosts never holds thousands of idle
+    sockets (one shared connector would keep each for its 15 s keep-alive
+    timeout). The sessions share one cookie jar, as one browser would.
     """
 
     def __init__(self, policy: LinkPolicy) -> None:
-        self._policy = policy
-        self._tls = httpx.create_ssl_context()
-        self._pools: dict[str, httpx.AsyncHTTPTransport] = {}
+        self._headers = {"User-Agent": policy.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        self._timeout = aiohttp.ClientTimeout(total=policy.timeout)  # connect to last byte read
+        self._cookies = aiohttp.CookieJar()
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._pool(request.url.host).handle_async_request(request)
+    def get(self, host: str) -> aiohttp.ClientSession:
+        """The session for `host`, opened on first use."""
+        session = self._sessions.get(host)
+        if session is None:
+            # No connection limit: the prober's semaphores bound requests in flight.
+            # The threaded resolver is getaddrinfo, whatever else is installed.
+            connector = aiohttp.TCPConnector(limit=0, resolver=aiohttp.ThreadedResolver())
+            session = self._sessions[host] = aiohttp.ClientSession(
+                connector=connector,
+                headers=self._headers,
+                timeout=self._timeout,
+                cookie_jar=self._cookies,
+                max_line_size=MAX_HEADER_LINE,
+                max_field_size=MAX_HEADER_LINE,
+            )
+        return session
 
-    async def close_host(self, host: str) -> None:
-        pool = self._pools.pop(host, None)
-        if pool is not None:
-            await pool.aclose()
+    async def close(self, host: str) -> None:
+        session = self._sessions.pop(host, None)
+        if session is not None:
+            await session.close()
 
     async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.aclose()
-
-    def _pool(self, host: str) -> httpx.AsyncHTTPTransport:
-        if host not in self._pools:
-            # The checker's semaphores bound requests in flight, so the pool needn't.
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=self._policy.host_limit(host))
-            self._pools[host] = httpx.AsyncHTTPTransport(verify=self._tls, limits=limits)
-        return self._pools[host]
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()

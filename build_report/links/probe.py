@@ -22,12 +22,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from urllib.parse import unquote, urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-import httpx
+import aiohttp
 
 from .policy import LinkPolicy
-from .pools import HostPools
+from .pools import HostSessions
 from .results import Status, Verdict
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,9 @@ FRAGMENT_READ_LIMIT = 2 * 1024 * 1024  # bytes of HTML read while looking for an
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_STATUSES = frozenset({301, 308})
 BOT_BLOCK_STATUS = 999  # LinkedIn and friends: "not for robots"
-_TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, TimeoutError, asyncio.TimeoutError, OSError)
+# asyncio.TimeoutError is TimeoutError from Python 3.11 on, a class of its own before.
+# ValueError: a URL that urlsplit cannot parse (aiohttp.InvalidURL is one too).
+_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, OSError, ValueError)
 _NOT_FOUND_ERRNOS = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 
@@ -63,20 +65,14 @@ class Failure(Exception):
 
 
 class Prober:
-    """Checks URLs through one client, within global and per-host limits.
+    """Checks URLs through a session per host, within global and per-host limits.
 
     Use as `async with Prober(policy) as prober: await prober.check(url)`.
     """
 
     def __init__(self, policy: LinkPolicy) -> None:
         self.policy = policy
-        self._pools = HostPools(policy)
-        self.client = httpx.AsyncClient(
-            transport=self._pools,
-            headers={"User-Agent": policy.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-            timeout=httpx.Timeout(policy.timeout),
-            follow_redirects=False,
-        )
+        self._sessions = HostSessions(policy)
         self._all = asyncio.Semaphore(policy.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._wanted: Counter[str] = Counter()  # requests waiting for or holding each host
@@ -85,7 +81,7 @@ class Prober:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.client.aclose()
+        await self._sessions.aclose()
 
     async def check(self, url: str) -> Verdict:
         target, raw_fragment = urldefrag(url)
@@ -106,7 +102,10 @@ class Prober:
             chain.append(response)
             if response.status not in REDIRECT_STATUSES or not response.location:
                 return chain
-            url = urldefrag(urljoin(url, response.location)).url
+            try:
+                url = urldefrag(urljoin(url, response.location)).url
+            except ValueError:  # e.g. an unparsable [IPv6] host
+                raise Failure(f"redirect to an invalid URL: {response.location}", url, code=response.status)
             if any(earlier.url == url for earlier in chain):
                 raise Failure("redirect loop", url, code=response.status)
             if len(chain) > self.policy.max_redirects:
@@ -128,32 +127,15 @@ class Prober:
 
     async def _attempt(self, method: str, url: str, fragment: str) -> Response | Failure:
         try:
-            async with self._slot(httpx.URL(url).host):
-                # asyncio.wait_for, not asyncio.timeout: the latter needs Python 3.11.
-                return await asyncio.wait_for(self._request(method, url, fragment), self.policy.timeout)
+            async with self._slot(urlsplit(url).hostname or "") as session:
+                return await _request(session, method, url, fragment)
         except _TRANSPORT_ERRORS as exc:
             reason, retryable = describe_error(exc, self.policy.timeout)
             return Failure(reason, url, retryable)
 
-    async def _request(self, method: str, url: str, fragment: str) -> Response:
-        async with self.client.stream(method, url) as response:
-            found = None
-            if method == "HEAD":
-                await response.aread()  # no body: finishing the exchange keeps the connection alive
-            elif fragment and response.is_success and _is_html(response):
-                found = await _find_anchor(response, fragment)
-            return Response(
-                url=url,
-                status=response.status_code,
-                location=response.headers.get("location"),
-                retry_after=parse_retry_after(response.headers.get("retry-after")),
-                bot_blocked="cf-mitigated" in response.headers,
-                anchor_found=found,
-            )
-
     @asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
-        """Hold a per-host slot, then a global one (always in that order).
+    async def _slot(self, host: str) -> AsyncIterator[aiohttp.ClientSession]:
+        """Hold a per-host slot, then a global one (always in that order); yield the host's session.
 
         When no request wants the host any more, its connections are closed.
         """
@@ -162,11 +144,11 @@ class Prober:
         self._wanted[host] += 1
         try:
             async with self._hosts[host], self._all:
-                yield
+                yield self._sessions.get(host)
         finally:
             self._wanted[host] -= 1
             if not self._wanted[host]:
-                await self._pools.close_host(host)
+                await self._sessions.close(host)
 
     def _delay(self, attempt: int, outcome: Response | Failure) -> float:
         """Retry-After when the server gave one, else exponential backoff with jitter."""
@@ -193,9 +175,29 @@ class Prober:
         return Verdict(Status.WARNING if notes else Status.OK, "; ".join(notes), code, final_url)
 
 
+async def _request(session: aiohttp.ClientSession, method: str, url: str, fragment: str) -> Response:
+    """One request; the body is read only while looking for `fragment`.
+
+    Leaving the response unread is what stops a download: aiohttp then closes
+    the connection instead of returning it to the pool.
+    """
+    async with session.request(method, url, allow_redirects=False) as response:
+        found = None
+        if fragment and 200 <= response.status < 300 and _is_html(response):
+            found = await _find_anchor(response, fragment)
+        return Response(
+            url=url,
+            status=response.status,
+            location=response.headers.get("Location"),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            bot_blocked="cf-mitigated" in response.headers,
+            anchor_found=found,
+        )
+
+
 def describe_error(exc: BaseException, timeout: float) -> tuple[str, bool]:
     """A sentence for a request that failed, and whether trying again could help."""
-    if isinstance(exc, (httpx.TimeoutException, TimeoutError, asyncio.TimeoutError)):
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return f"timed out after {timeout:g} s", True
     causes = list(_causes(exc))
     for cause in causes:
@@ -203,16 +205,16 @@ def describe_error(exc: BaseException, timeout: float) -> tuple[str, bool]:
             if cause.errno in _NOT_FOUND_ERRNOS:
                 return "DNS lookup failed: host not found", False
             return f"DNS lookup failed: {cause.strerror}", False
-        if isinstance(cause, ssl.SSLError):
+        if isinstance(cause, ssl.SSLError) and not isinstance(cause, aiohttp.ClientError):  # not the wrapper
             return f"TLS error: {_tls_reason(cause)}", False
         if isinstance(cause, ConnectionRefusedError):
             return "connection refused", False
-    if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
+    if isinstance(exc, (ValueError, aiohttp.NonHttpUrlClientError)):
         return f"invalid URL: {exc}", False
-    if isinstance(exc, (httpx.ReadError, httpx.WriteError)) or any(isinstance(c, ConnectionResetError) for c in causes):
+    if any(isinstance(cause, ConnectionResetError) for cause in causes):
         return "connection reset by server", True
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"protocol error: {exc}", True
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError)):
+        return f"protocol error: {_parser_message(causes)}", True
     return f"request failed: {str(exc) or type(exc).__name__}", False
 
 
@@ -265,17 +267,17 @@ def _checkable(fragment: str) -> bool:
     return bool(fragment) and fragment != "top" and not fragment.startswith((":~:", "/", "!"))
 
 
-def _is_html(response: httpx.Response) -> bool:
-    return "html" in response.headers.get("content-type", "").lower()
+def _is_html(response: aiohttp.ClientResponse) -> bool:
+    return "html" in response.headers.get("Content-Type", "").lower()
 
 
-async def _find_anchor(response: httpx.Response, fragment: str) -> bool:
+async def _find_anchor(response: aiohttp.ClientResponse, fragment: str) -> bool:
     """Stream the page until an element with id/name == fragment shows up."""
     name = re.escape(fragment.encode())
     pattern = re.compile(rb"(?<![\w-])(?i:id|name)\s*=\s*[\"']?" + name + rb"(?=[\"'\s>/])")
     overlap = len(fragment.encode()) + 32
     tail, read = b"", 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.content.iter_any():
         window = tail + chunk
         if pattern.search(window):
             return True
@@ -311,6 +313,15 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         yield current
         pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
         pending.extend(getattr(current, "exceptions", ()))  # exception groups (Python 3.11+)
+
+
+def _parser_message(causes: list[BaseException]) -> str:
+    """The first line of aiohttp's own message, e.g. "Bad status line" or "Server disconnected"."""
+    for cause in causes:
+        message = getattr(cause, "message", None)
+        if isinstance(message, str) and message.strip():
+            return message.strip().splitlines()[0].rstrip(":")
+    return str(causes[0])
 
 
 def _tls_reason(error: ssl.SSLError) -> str:
