@@ -12,8 +12,8 @@ which every format shows.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import copy
+import datetime as dt
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +128,7 @@ def inline_footnotes(body: etree.Element) -> None:
         note = notes.get(link.get("href", "")[1:])
         span = etree.Element("span", {"class": "footnote"})
         if note is not None:
-            for back in note.iter("a"):
+            for back in list(note.iter("a")):
                 if back.get("class") == "footnote-backref":
                     _remove(back, {c: p for p in note.iter() for c in p})
             for index, paragraph in enumerate(note):

@@ -151,3 +151,23 @@ def test_sample_figures_are_vector(sample):
             xobjects = page["/Resources"].get("/XObject") or {}
             images = [x for x in xobjects.values() if x.get_object().get("/Subtype") == "/Image"]
             assert not images, f"{caption.id} was rasterised"
+
+
+def test_nothing_overflows_the_page(built, tmp_path):
+    """Every word lies inside the page, clear of the paper's edge (pdftotext -bbox)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    out = tmp_path / "bbox.html"
+    subprocess.run(["pdftotext", "-bbox", str(built.path), str(out)], check=True)
+    pages = out.read_text(encoding="utf-8").split("<page ")[1:]
+    words = 0
+    for number, page in enumerate(pages[1:], 2):  # the cover is full-bleed by design
+        width, height = map(float, re.search(r'width="([\d.]+)" height="([\d.]+)"', page).groups())
+        for match in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">', page):
+            x0, y0, x1, y1 = map(float, match.groups())
+            words += 1
+            assert 40 < x0 and x1 < width - 40 and 20 < y0 and y1 < height - 20, f"page {number}: word at {match.groups()}"
+    assert words > 100
