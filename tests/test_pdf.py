@@ -74,6 +74,8 @@ def test_contents_numbers_are_the_chapter_start_pages(built):
         title = " ".join(chapter.title.split())
         assert title in printed, f"{title!r} not in contents: {printed}"
         assert printed[title] == built.labels[built.dest_page(chapter.id)], title
+        for section in (h for h in chapter.headings if h.level == 2 and chapter.kind != "front"):
+            assert printed[section.title] == built.labels[built.dest_page(f"{chapter.id}--{section.id}")], section
 
 
 def test_every_internal_link_lands_on_its_target(built):
