@@ -42,13 +42,14 @@ def load(root: Path, diagnostics: Diagnostics, critic_mode: str = "view") -> Man
     places = load_places(root, report.places if report else "places.yaml", diagnostics)
     manuscript = Manuscript(root, report, places)  # type: ignore[arg-type]
     if report is not None:
-        manuscript.chapters = _read_chapters(manuscript, diagnostics, critic_mode)
+        _read_chapters(manuscript, diagnostics, critic_mode)
         resolve_references(manuscript, diagnostics)
     diagnostics.check()
     return manuscript
 
 
-def _read_chapters(manuscript: Manuscript, diagnostics: Diagnostics, critic_mode: str) -> list[Chapter]:
+def _read_chapters(manuscript: Manuscript, diagnostics: Diagnostics, critic_mode: str) -> None:
+    """Fill `manuscript.chapters`, in report.yaml order."""
     sources: list[tuple[Chapter, str, int]] = []
     counters = {"chapter": 0, "appendix": 0}
     seen: dict[str, str] = {}
@@ -79,7 +80,7 @@ def _read_chapters(manuscript: Manuscript, diagnostics: Diagnostics, critic_mode
         sources.append((chapter, body, first_line))
     for chapter, body, first_line in sources:
         _parse(chapter, body, first_line, manuscript, diagnostics, critic_mode)
-    return [chapter for chapter, _, _ in sources]
+        manuscript.chapters.append(chapter)
 
 
 def _default_id(path: Path) -> str:
@@ -154,7 +155,9 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
 
     numbered = chapter.kind != "front"
     sections = 0
-    counters = {"figure": 0, "table": 0}
+    # Numbered chapters count from 1 ("2.1"); front matter counts across all front chapters ("1", "2").
+    counters = {kind: sum(1 for c in manuscript.chapters if c.kind == "front" for x in c.captions if x.kind == kind)
+                if chapter.kind == "front" else 0 for kind in ("figure", "table")}
     for element in tree.iter():
         tag = element.tag
         element_id = element.get("id")

@@ -96,3 +96,27 @@ def test_pdf_links_match_the_manuscript(mini, sample) -> None:
     problems = check_pdf_links(sample.path, mini.manuscript)  # the wrong PDF for this manuscript
     assert any("is not in the manuscript" in p for p in problems)
     assert "the manuscript's link 'https://www.gov.uk/' is missing from the PDF" in " ".join(problems)
+
+
+def test_numbering_of_chapters_sections_figures_and_tables(tmp_path: Path) -> None:
+    from build_report.diagnostics import Diagnostics
+    from build_report.manuscript import load
+
+    root = tmp_path / "m"
+    shutil.copytree(MINI, root)
+    figure = "\n![Two boxes again](../images/boxes.svg \"Again\")\n"
+    for name in ("00-summary.md", "02-second.md", "03-appendix.md"):
+        with (root / "chapters" / name).open("a") as handle:
+            handle.write(figure)
+    (root / "chapters" / "00-note.md").write_text("---\nkind: front\n---\n# A note\n" + figure)
+    report = root / "report.yaml"
+    report.write_text(report.read_text().replace("  - chapters/01-first.md", "  - chapters/00-note.md\n  - chapters/01-first.md"))
+    manuscript = load(root, Diagnostics())
+    numbers = {c.id: ([x.number for x in c.captions], c.label, [h.number for h in c.headings]) for c in manuscript.chapters}
+    assert numbers == {
+        "summary": (["1"], "", []),
+        "note": (["2"], "", []),  # front matter counts on across front chapters
+        "first": (["1.1", "1.1"], "1", ["1.1"]),
+        "second": (["2.1"], "2", []),
+        "appendix": (["A.1"], "A", ["A.1"]),
+    }
