@@ -66,12 +66,24 @@ def parse_yaml(text: str, location: Location, diagnostics: Diagnostics) -> Any:
         return None
 
 
-def read_yaml(root: Path, name: str, diagnostics: Diagnostics) -> Any:
-    path = root / name
+def read_source(path: Path, rel: str, diagnostics: Diagnostics) -> str | None:
+    """A manuscript file's text; a missing file or bytes that are not UTF-8 become diagnostics."""
     if not path.is_file():
-        diagnostics.error(Location(name), "file not found")
+        diagnostics.error(Location(rel), "is a folder, not a file" if path.is_dir() else "file not found")
         return None
-    return parse_yaml(path.read_text(encoding="utf-8"), Location(name, 1), diagnostics)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        diagnostics.error(Location(rel, line), f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read; "
+                                               "save the file as UTF-8")
+        return None
+
+
+def read_yaml(root: Path, name: str, diagnostics: Diagnostics) -> Any:
+    text = read_source(root / name, name, diagnostics)
+    return None if text is None else parse_yaml(text, Location(name, 1), diagnostics)
 
 
 _LIST_FIELDS = {"chapters", "authors", "keywords"}
@@ -80,8 +92,15 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 def load_report(root: Path, diagnostics: Diagnostics) -> Report | None:
     """Read and validate report.yaml."""
+    if not (root / "report.yaml").exists():
+        diagnostics.error(Location("report.yaml"), "file not found: a manuscript folder needs report.yaml")
+        return None
+    errors = len(diagnostics.errors)
     data = read_yaml(root, "report.yaml", diagnostics)
+    if data is None and len(diagnostics.errors) > errors:
+        return None
     if data is None:
+        diagnostics.error(Location("report.yaml", 1), "report.yaml is empty: give at least 'title' and 'chapters'")
         return None
     if not isinstance(data, LineMap):
         diagnostics.error(Location("report.yaml", 1), "report.yaml must be a mapping of keys to values")
@@ -142,14 +161,19 @@ def load_report(root: Path, diagnostics: Diagnostics) -> Report | None:
     return report
 
 
-def load_places(root: Path, name: str, diagnostics: Diagnostics) -> dict[str, Place]:
-    """Read and validate places.yaml: key -> name (required), region, programme."""
+def load_places(root: Path, name: str, diagnostics: Diagnostics) -> dict[str, Place] | None:
+    """Read and validate places.yaml: key -> name (required), region, programme.
+
+    None when the file could not be read at all (so quotes are not checked against it)."""
+    if not (root / name).exists() and name == "places.yaml":
+        return {}  # a report without place quotes needs no places file
+    errors = len(diagnostics.errors)
     data = read_yaml(root, name, diagnostics)
     if data is None:
-        return {}
+        return None if len(diagnostics.errors) > errors else {}
     if not isinstance(data, LineMap):
         diagnostics.error(Location(name, 1), "places file must map each place key to its details")
-        return {}
+        return None
     places: dict[str, Place] = {}
     seen_names: dict[str, str] = {}
     for key, entry in data.items():

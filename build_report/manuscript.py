@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree as etree
 
-from .config import LineMap, load_places, load_report, parse_yaml
+from .config import LineMap, load_places, load_report, parse_yaml, read_source
 from .diagnostics import Diagnostics
 from .markdown import html_to_tree, make_markdown
 from .model import Caption, Chapter, Heading, Link, Location, Manuscript, Quote
@@ -40,7 +40,7 @@ def load(root: Path, diagnostics: Diagnostics, critic_mode: str = "view") -> Man
         diagnostics.check()
     report = load_report(root, diagnostics)
     places = load_places(root, report.places if report else "places.yaml", diagnostics)
-    manuscript = Manuscript(root, report, places)  # type: ignore[arg-type]
+    manuscript = Manuscript(root, report, places or {}, places_readable=places is not None)  # type: ignore[arg-type]
     if report is not None:
         _read_chapters(manuscript, diagnostics, critic_mode)
         resolve_references(manuscript, diagnostics)
@@ -56,11 +56,17 @@ def _read_chapters(manuscript: Manuscript, diagnostics: Diagnostics, critic_mode
     for entry, listed_at in zip(manuscript.report.chapters, manuscript.report.chapter_locations):
         path = manuscript.root / entry
         rel = PurePosixPath(entry).as_posix()
-        if not path.is_file():
-            hint = did_you_mean(PurePosixPath(entry).name, [p.name for p in path.parent.glob("*.md")], 0.8)
+        if path.is_dir():
+            diagnostics.error(listed_at, f"chapter '{entry}' is a folder, not a Markdown file")
+            continue
+        if not path.exists():
+            others = [p.name for p in path.parent.glob("*.md") if p.name != path.name]
+            hint = did_you_mean(PurePosixPath(entry).name, others, 0.8)
             diagnostics.error(listed_at, f"chapter file '{entry}' not found{hint}")
             continue
-        text = path.read_text(encoding="utf-8")
+        text = read_source(path, rel, diagnostics)
+        if text is None:
+            continue
         meta, body, first_line = _front_matter(text, rel, diagnostics)
         chapter = Chapter(path=rel, id=str(meta.get("id") or _default_id(path)), title=str(meta.get("title") or ""),
                           kind=str(meta.get("kind") or "chapter"), source_lines=text.count("\n") + 1)
@@ -107,7 +113,8 @@ def _front_matter(text: str, rel: str, diagnostics: Diagnostics) -> tuple[dict, 
 def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
            diagnostics: Diagnostics, critic_mode: str) -> None:
     def report(line: int, message: str) -> None:
-        diagnostics.error(Location(chapter.path, line), message)
+        if manuscript.places_readable or not message.startswith("unknown place"):
+            diagnostics.error(Location(chapter.path, line), message)
 
     md = make_markdown(manuscript.places, report, first_line, critic_mode)
     try:

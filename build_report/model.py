@@ -127,6 +127,7 @@ class Manuscript:
     report: Report
     places: dict[str, Place]  # by key
     chapters: list[Chapter] = field(default_factory=list)
+    places_readable: bool = True  # False when places.yaml could not be read: quotes go unchecked
 
     @property
     def slug(self) -> str:

@@ -16,7 +16,7 @@ DATA = Path(__file__).parent / "data" / "mini"
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "errors.yaml").read_text(encoding="utf-8"))
 
 
-def edited_copy(tmp_path: Path, edits: dict) -> Path:
+def edited_copy(tmp_path: Path, edits: dict, encoding: str = "utf-8") -> Path:
     root = tmp_path / "manuscript"
     shutil.copytree(DATA, root)
     for name, changes in edits.items():
@@ -24,11 +24,11 @@ def edited_copy(tmp_path: Path, edits: dict) -> Path:
         if changes is None:
             path.unlink()
             continue
-        text = path.read_text(encoding="utf-8")
-        for old, new in changes:
+        text = changes if isinstance(changes, str) else path.read_text(encoding="utf-8")
+        for old, new in [] if isinstance(changes, str) else changes:
             assert old in text, f"test case edit does not apply: {old!r} not in {name}"
             text = text.replace(old, new)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding=encoding)
     return root
 
 
@@ -40,7 +40,7 @@ def run(argv: list[str]) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_error_case(case: dict, tmp_path: Path) -> None:
-    root = edited_copy(tmp_path, case["edits"])
+    root = edited_copy(tmp_path, case["edits"], case.get("encoding", "utf-8"))
     output = tmp_path / "out.html"
     output.write_text("previous good output")
     code, _, err = run(["html", str(root), "-o", str(output)])
