@@ -31,13 +31,18 @@ class _Usage(Exception):
     pass
 
 
+CHAPTER_HELP = "only this chapter: its number, id or file name"
+SOURCE_REFS_HELP = "print 'file:line' in the margin beside each paragraph"
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
+    quiet = _Parser(add_help=False)
+    quiet.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    quiet.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    quiet.add_argument("-v", "--verbose", action="store_true", help="print stage timings")
+    common = _Parser(add_help=False, parents=[quiet])
     common.add_argument("-o", "--output", type=Path, help="where to write the output")
     common.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
-    common.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    common.add_argument("-v", "--verbose", action="store_true", help="print stage timings")
 
     parser = _Parser(prog="build-report", description="Build a report manuscript into a PDF and an EPUB.")
     parser.add_argument("--version", action="version", version=f"build-report {__version__}")
@@ -45,19 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     verbs.add_parser("pdf", parents=[common], help="build the PDF (default build/<slug>.pdf)")
     verbs.add_parser("html", parents=[common], help="write the self-contained print HTML that WeasyPrint renders")
     verbs.add_parser("epub", parents=[common], help="build the EPUB 3 (default build/<slug>.epub)")
-
-    draft = verbs.add_parser("draft", parents=[common], help="build a review draft (watermark, stamp, review marks)")
-    draft.add_argument("--chapter", help="only this chapter: its number, id or file name")
-    draft.add_argument("--source-refs", action="store_true", help="print 'file:line' beside each paragraph")
-    for verb, what in (("accept", "accept"), ("reject", "reject")):
-        mark = verbs.add_parser(verb, parents=[common], help=f"{what} every review mark, rewriting the chapter files (keeps .bak)")
-        mark.add_argument("--chapter", help="only this chapter: its number, id or file name")
+    for verb, what in (("draft", "build a review draft (watermark, stamp, review marks)"),
+                       ("watch", "rebuild the draft whenever a manuscript or style file changes")):
+        draft = verbs.add_parser(verb, parents=[common], help=what)
+        draft.add_argument("--chapter", help=CHAPTER_HELP)
+        draft.add_argument("--source-refs", action="store_true", help=SOURCE_REFS_HELP)
+    for verb in ("accept", "reject"):
+        mark = verbs.add_parser(verb, parents=[quiet],
+                                help=f"{verb} every review mark, rewriting the chapter files (keeps .bak)")
+        mark.add_argument("--chapter", help=CHAPTER_HELP)
     diff = verbs.add_parser("diff", parents=[common], help="a draft showing what changed since git ref REF")
     diff.add_argument("ref", metavar="REF", help="a git commit, tag or branch")
-    diff.add_argument("--source-refs", action="store_true", help="print 'file:line' beside each paragraph")
-    watch = verbs.add_parser("watch", parents=[common], help="rebuild the draft whenever a manuscript or style file changes")
-    watch.add_argument("--chapter", help="only this chapter: its number, id or file name")
-    watch.add_argument("--source-refs", action="store_true", help="print 'file:line' beside each paragraph")
+    diff.add_argument("--source-refs", action="store_true", help=SOURCE_REFS_HELP)
     check = verbs.add_parser("check-links", parents=[common], help="check every internal and external link")
     check.add_argument("--offline", action="store_true", help="check internal links only; no network")
     check.add_argument("--format", choices=("text", "json", "junit", "markdown"), default="text")
