@@ -53,7 +53,7 @@ import weasyprint
 from weasyprint.formatting_structure import boxes
 
 from .model import Manuscript
-from .pdf import body_start
+from .pdf import body_start, page_labels
 
 # Elements that hold text directly: a page start is counted within the nearest one.
 CONTAINERS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "th", "caption",
@@ -92,21 +92,6 @@ class PageMap:
 
 
 # -- Reading the layout ----------------------------------------------------------------------------
-
-def roman(number: int) -> str:
-    """4 -> 'iv' (front-matter folios)."""
-    out = ""
-    for value, numeral in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
-                           (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
-        count, number = divmod(number, value)
-        out += numeral * count
-    return out
-
-
-def page_labels(count: int, start: int) -> list[str]:
-    """Folios as `pdf.finish` labels them: i, ii... before the body's first page, then 1, 2..."""
-    return [roman(index + 1) if index < start else str(index - start + 1) for index in range(count)]
-
 
 def page_map(document: weasyprint.Document, manuscript: Manuscript) -> PageMap:
     """Find where each page of the laid-out print edition begins in the model."""

@@ -85,6 +85,21 @@ def body_start(document: weasyprint.Document, manuscript: Manuscript) -> int:
     return 0
 
 
+def roman(number: int) -> str:
+    """4 -> 'iv' (front-matter folios)."""
+    out = ""
+    for value, numeral in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                           (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        count, number = divmod(number, value)
+        out += numeral * count
+    return out
+
+
+def page_labels(count: int, start: int) -> list[str]:
+    """The folios `finish` writes as page labels: i, ii... before the body's first page, then 1, 2..."""
+    return [roman(index + 1) if index < start else str(index - start + 1) for index in range(count)]
+
+
 def finish(document: weasyprint.Document, manuscript: Manuscript) -> bytes:
     """Write the PDF with WeasyPrint, then add page labels and metadata with pypdf."""
     pdf = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
