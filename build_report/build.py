@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from . import manuscript as manuscript_stage
-from . import pdf
 from .assemble import Options, print_html
 from .diagnostics import Diagnostics
 from .model import Manuscript
@@ -56,6 +55,8 @@ def build_html(manuscript: Manuscript, out: Path, options: Options, diagnostics:
 def build_pdf(manuscript: Manuscript, out: Path, options: Options, diagnostics: Diagnostics,
               timer: Timer):
     """Build the PDF; returns the rendered WeasyPrint document (page positions)."""
+    from . import pdf  # WeasyPrint takes half a second to import: only builds that render pay for it
+
     with timer.stage("assemble"):
         html = print_html(manuscript, options)
     with timer.stage("render"):
