@@ -124,7 +124,7 @@ def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
         tree = etree.Element("div")
     chapter.body = tree
     _take_title(chapter, tree, diagnostics)
-    _collect(chapter, tree, manuscript, diagnostics)
+    _collect(chapter, tree, manuscript, diagnostics, ([""] * (first_line - 1)) + body.splitlines())
 
 
 def _take_title(chapter: Chapter, tree: etree.Element, diagnostics: Diagnostics) -> None:
@@ -153,12 +153,17 @@ def line_of(element: etree.Element, parents: dict) -> int:
     return 0
 
 
-def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diagnostics: Diagnostics) -> None:
+def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diagnostics: Diagnostics,
+             lines: list[str]) -> None:
     """Number sections, figures and tables; gather ids, quotes and links into the model."""
     parents = {child: parent for parent in tree.iter() for child in parent}
 
-    def at(element: etree.Element) -> Location:
-        return Location(chapter.path, line_of(element, parents))
+    def at(element: etree.Element, needle: str = "") -> Location:
+        """The element's block line; with `needle`, the line in that block where it is written."""
+        line = line_of(element, parents)
+        if needle and line:
+            line = next((n for n in range(line, min(line + 60, len(lines) + 1)) if needle in lines[n - 1]), line)
+        return Location(chapter.path, line)
 
     numbered = chapter.kind != "front"
     sections = 0
@@ -204,9 +209,9 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
         elif _is_review_mark(element, parents):
             chapter.review_marks.append(at(element))
         elif tag == "img":
-            _check_image(chapter, element, at(element), manuscript, diagnostics)
+            _check_image(chapter, element, at(element, element.get("src", "")), manuscript, diagnostics)
         elif tag == "a" and element.get("href") is not None:
-            _collect_link(chapter, element, at(element), diagnostics)
+            _collect_link(chapter, element, at(element, element.get("href", "")), diagnostics)
         for value in (element.text, element.tail):
             for match in MISSING_FOOTNOTE.finditer(value or ""):
                 diagnostics.error(at(element if value is element.text else parents.get(element, element)),
