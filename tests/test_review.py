@@ -192,3 +192,21 @@ def test_watch_rebuilds_the_draft_after_a_change(tmp_path: Path) -> None:
         stop.set()
         thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def test_diff_notes_a_moved_chapter_and_an_added_one(repo: Path, tmp_path: Path) -> None:
+    report = repo / "report.yaml"
+    text = report.read_text()
+    text = text.replace("  - chapters/01-first.md\n  - chapters/02-second.md\n",
+                        "  - chapters/02-second.md\n  - chapters/01-first.md\n  - chapters/04-new.md\n")
+    report.write_text(text)
+    (repo / "chapters" / "04-new.md").write_text("# A new chapter\n\nFresh text.\n")
+    git(repo.parent, "add", "-A")
+    git(repo.parent, "commit", "-qm", "reorder and add")
+    out = tmp_path / "changes.pdf"
+    code, err = run("diff", "HEAD~1", str(repo), "-o", str(out))
+    assert code == 0, err
+    front = next(p for p in pages_text(out) if "What changed since HEAD~1" in p)
+    assert re.search(r"Chapter \d, The (first|second) chapter moved", front)
+    assert "A new chapter added" in front
+    assert "changed" not in front.split("Changes", 1)[1]  # no text changed in any chapter
