@@ -193,12 +193,28 @@ def data_url(path: Path) -> str:
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
+PRINT_STYLES = ["tokens.css", "print.css"]
+DRAFT_STYLES = [*PRINT_STYLES, "draft.css"]
+
+
 def stylesheet(names: list[str], options: Options, url_for: Callable[[Path], str]) -> str:
+    """The @font-face rules, then each named file of the styles folder, in order."""
     parts = [fonts.font_face_css(url_for)]
     for name in names:
         path = options.styles / name
         parts.append(f"/* {name} */\n" + path.read_text(encoding="utf-8"))
     return "\n\n".join(parts)
+
+
+def stylesheet_origin(names: list[str], options: Options, line: int) -> tuple[Path, int] | None:
+    """Which styles file, and which of its lines, line `line` of `stylesheet(names, ...)` came from."""
+    start = fonts.font_face_css(str).count("\n") + 3  # the blank line, then the /* name */ comment
+    for name in names:
+        length = (options.styles / name).read_text(encoding="utf-8").count("\n") + 1
+        if start < line <= start + length:
+            return options.styles / name, line - start
+        start += length + 2
+    return None
 
 
 def environment() -> jinja2.Environment:
@@ -246,7 +262,7 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
                     anchor.set("class", anchor.get("class", "") + " show-page")
         rendered.append((chapter, serialize(body)))
 
-    css = stylesheet(["tokens.css", "print.css"] + (["draft.css"] if options.draft else []), options, url_for)
+    css = stylesheet(DRAFT_STYLES if options.draft else PRINT_STYLES, options, url_for)
     return environment().get_template("print.html.j2").render(
         report=manuscript.report, chapters=rendered, toc=_toc(chapters), css=css,
         options=options, version=__version__, status=dict(options.status),

@@ -12,6 +12,7 @@ import hashlib
 import datetime as dt
 import io
 import logging
+import re
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 from pathlib import Path
@@ -21,13 +22,14 @@ import weasyprint
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
-from .assemble import Options, print_html
+from .assemble import DRAFT_STYLES, PRINT_STYLES, Options, print_html, stylesheet_origin
 from .diagnostics import Diagnostics, RenderError
 from .fonts import font_dirs
 from .model import Location, Manuscript
 from .output import source_date
 
-PDF_VARIANT = "pdf/ua-1"  # tagged PDF, document title displayed, alt text kept
+PDF_VARIANT = "pdf/ua-1"
+_CSS_AT = re.compile(r" at (\d+):(\d+)")  # tagged PDF, document title displayed, alt text kept
 
 
 class ManuscriptFetcher(weasyprint.urls.URLFetcher):
@@ -46,12 +48,23 @@ class ManuscriptFetcher(weasyprint.urls.URLFetcher):
 
 
 @contextlib.contextmanager
-def _collect_warnings(diagnostics: Diagnostics) -> Iterator[None]:
-    """WeasyPrint's warnings (bad CSS, images it cannot read) become diagnostics."""
+def _collect_warnings(diagnostics: Diagnostics, options: Options) -> Iterator[None]:
+    """WeasyPrint's warnings (bad CSS, images it cannot read) become diagnostics.
+
+    A CSS warning "at LINE:COLUMN" of the print HTML's stylesheet is traced back
+    to its file and line in the styles folder."""
+    names = DRAFT_STYLES if options.draft else PRINT_STYLES
 
     class Handler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            diagnostics.warning(Location("styles"), f"renderer: {record.getMessage()}")
+            message = record.getMessage()
+            where = Location(str(options.styles))
+            match = _CSS_AT.search(message)
+            origin = stylesheet_origin(names, options, int(match.group(1)) - 1) if match else None
+            if origin:  # the <style> text starts with a newline, so CSS line 1 is its line 2
+                where = Location(_shown(origin[0]), origin[1])
+                message = message[: match.start()] + message[match.end():]
+            diagnostics.warning(where, f"renderer: {message}")
 
     logger = logging.getLogger("weasyprint")
     handler = Handler(logging.WARNING)
@@ -69,11 +82,19 @@ def render(manuscript: Manuscript, options: Options, diagnostics: Diagnostics,
     """Lay out the print edition. Returns the WeasyPrint document (pages, anchors)."""
     html = html if html is not None else print_html(manuscript, options)
     fetcher = ManuscriptFetcher([manuscript.root, options.styles, *font_dirs()])
-    with _collect_warnings(diagnostics):
+    with _collect_warnings(diagnostics, options):
         try:
             return weasyprint.HTML(string=html, base_url=str(manuscript.root), url_fetcher=fetcher).render()
         except Exception as exc:  # WeasyPrint's own failures are not the author's
             raise RenderError(f"the PDF could not be laid out: {exc}") from exc
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def body_start(document: weasyprint.Document, manuscript: Manuscript) -> int:

@@ -120,3 +120,22 @@ def test_numbering_of_chapters_sections_figures_and_tables(tmp_path: Path) -> No
         "second": (["2.1"], "2", []),
         "appendix": (["A.1"], "A", ["A.1"]),
     }
+
+
+def test_css_warnings_point_at_the_styles_file_and_line(tmp_path: Path) -> None:
+    styles = tmp_path / "styles"
+    shutil.copytree(ROOT / "styles", styles)
+    tokens = styles / "tokens.css"
+    lines = tokens.read_text().splitlines()
+    lines.insert(9, "  colr: red;")  # becomes line 10
+    tokens.write_text("\n".join(lines) + "\n")
+    with (styles / "print.css").open("a") as handle:
+        handle.write("p { font-weight: heavy; }\n")
+    bad_line = (styles / "print.css").read_text().count("\n")
+    err = __import__("io").StringIO()
+    code = main(["pdf", str(MINI), "-o", str(tmp_path / "x.pdf"), "--styles", str(styles)], stderr=err)
+    assert code == 0
+    assert f"{styles}/tokens.css:10: warning: renderer: Ignored `colr: red`, unknown property." in err.getvalue()
+    assert f"{styles}/print.css:{bad_line}: warning: renderer: Ignored `font-weight: heavy`, invalid value." in err.getvalue()
+    assert main(["pdf", str(MINI), "-o", str(tmp_path / "y.pdf"), "--styles", str(styles), "--strict"],
+                stderr=__import__("io").StringIO()) == 2
