@@ -46,7 +46,8 @@ def pages_text(path: Path) -> list[str]:
 
 def test_draft_has_watermark_and_stamp_with_git_hash_on_every_page(repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "draft.pdf"
-    assert run("draft", str(repo), "-o", str(out))[0] == 0
+    code, printed = run("draft", str(repo), "-o", str(out), "--source-refs")
+    assert code == 0 and "warning" not in printed  # draft.css is clean too
     commit = git(repo.parent, "rev-parse", "--short", "HEAD")
     pages = pages_text(out)
     for number, text in enumerate(pages):
