@@ -367,6 +367,26 @@ def test_concurrency_limits(server, settings, peak):
     assert handler.peak == peak
 
 
+def test_redirects_to_another_host_do_not_hold_up_the_first_host(server):
+    # 127.0.0.1 allows one request at a time; its four links all redirect to "localhost",
+    # which allows four: the 127.0.0.1 requests must not wait for the localhost ones.
+    server.routes["/hop"] = redirect(302, server.url("/held").replace("127.0.0.1", "localhost"))
+    server.routes["/held"] = handler = InFlight(0.3)
+    started = time.monotonic()
+    results = check([server.url(f"/hop?n={n}") for n in range(4)], per_host=1, hosts={"localhost": {"concurrency": 4}})
+    assert all(r.status is Status.OK for r in results)
+    assert handler.peak == 4 and time.monotonic() - started < 1
+
+
+def test_retry_wait_leaves_the_host_to_other_links(server):
+    server.routes["/flaky"] = sequence(reply(503), reply(200))
+    server.routes["/page"] = reply(200)
+    urls = [server.url("/flaky"), server.url("/page?n=1"), server.url("/page?n=2")]
+    results = check(urls, per_host=1, retry_delay=0.3)
+    assert all(r.status is Status.OK for r in results)
+    assert [path for _, path, _ in server.requests] == ["/flaky", "/page", "/page", "/flaky"]
+
+
 def test_connections_are_kept_alive(server):
     server.routes["/page"] = reply(200)
     results = check([server.url(f"/page?n={n}") for n in range(8)], per_host=1)

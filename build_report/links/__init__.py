@@ -6,10 +6,10 @@
     sys.exit(exit_code(results))
 
 Modules: policy (the `links:` settings), checker (all links, de-duplicated,
-cached, mailto syntax), probe (one http(s) URL: HEAD/GET, redirects, retries,
-fragments), pools (an aiohttp session, so a keep-alive pool, per host), cache
-(the JSON verdict cache), results (Status, LinkResult) and report (text, json,
-junit and markdown output).
+cached, mailto syntax), probe (http(s) URLs: per-host workers and limits;
+HEAD/GET, redirects, retries, fragments), pools (an aiohttp session, so a
+keep-alive pool, per host), cache (the JSON verdict cache), results (Status,
+LinkResult) and report (text, json, junit and markdown output).
 """
 
 from .checker import check_links

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import __version__
 
@@ -61,6 +62,11 @@ class LinkPolicy:
 
     def is_excluded(self, url: str) -> bool:
         return any(pattern.search(url) for pattern in self.exclude)
+
+
+def host_name(url: str) -> str:
+    """The host that per-host limits and connection pools apply to ("" if none); ValueError if unparsable."""
+    return urlsplit(url).hostname or ""
 
 
 def parse_duration(name: str, value: Any) -> float:

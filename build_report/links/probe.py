@@ -1,10 +1,12 @@
-"""Checking one http(s) URL politely.
+"""Checking http(s) URLs politely.
 
-HEAD first; GET when HEAD is refused or inconclusive, or when a #fragment must
-be found in the page. Redirects are followed by hand so that permanent moves
-and loops can be reported. Timeouts, resets, 5xx and 429 are retried with
-exponential backoff, honouring Retry-After. Bodies are streamed and only read
-while looking for a fragment, never past FRAGMENT_READ_LIMIT.
+Each host's URLs are checked by a few workers (as many as the host may have
+requests in flight), and every request also takes a per-host and a global slot.
+For one URL: HEAD first; GET when HEAD is refused or inconclusive, or when a
+#fragment must be found in the page. Redirects are followed by hand so that
+permanent moves and loops can be reported. Timeouts, resets, 5xx and 429 are
+retried with exponential backoff, honouring Retry-After. Bodies are streamed and
+only read while looking for a fragment, never past FRAGMENT_READ_LIMIT.
 """
 
 from __future__ import annotations
@@ -16,17 +18,18 @@ import re
 import socket
 import ssl
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin
 
 import aiohttp
 
-from .policy import LinkPolicy
+from .policy import LinkPolicy, host_name
 from .pools import HostSessions
 from .results import Status, Verdict
 
@@ -36,6 +39,9 @@ FRAGMENT_READ_LIMIT = 2 * 1024 * 1024  # bytes of HTML read while looking for an
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_STATUSES = frozenset({301, 308})
 BOT_BLOCK_STATUS = 999  # LinkedIn and friends: "not for robots"
+# Event-loop iterations from starting a request on a new connection to its being sent: 5 with
+# aiohttp 3.14 on loopback (connect, connected, transport, protocol, send), plus one to spare.
+LOOP_TURNS_TO_SEND = 6
 # asyncio.TimeoutError is TimeoutError from Python 3.11 on, a class of its own before.
 # ValueError: a URL that urlsplit cannot parse (aiohttp.InvalidURL is one too).
 _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, OSError, ValueError)
@@ -64,18 +70,44 @@ class Failure(Exception):
     code: int | None = None
 
 
+@dataclass
+class _Host:
+    """A host's request slots, and the URLs waiting for a worker to check them."""
+
+    slots: asyncio.Semaphore
+    limit: int
+    queued: deque[str] = field(default_factory=deque)
+    workers: int = 0  # workers taking URLs from `queued`
+    wanted: int = 0  # requests waiting for or holding a slot
+
+
+@dataclass
+class _Worker:
+    """A task that checks its host's queued URLs one after another."""
+
+    host: str
+    detached: bool = False  # its check went elsewhere; another worker took its place
+
+
+_worker: ContextVar[_Worker | None] = ContextVar("link_worker", default=None)  # the one running this task
+
+
 class Prober:
     """Checks URLs through a session per host, within global and per-host limits.
 
-    Use as `async with Prober(policy) as prober: await prober.check(url)`.
+    Use as `async with Prober(policy) as prober: verdicts = await prober.check_all(urls)`;
+    `progress`, if given, is called with each verdict as it is reached.
     """
 
-    def __init__(self, policy: LinkPolicy) -> None:
+    def __init__(self, policy: LinkPolicy, progress: Callable[[Verdict], None] | None = None) -> None:
         self.policy = policy
+        self._progress = progress
         self._sessions = HostSessions(policy)
         self._all = asyncio.Semaphore(policy.concurrency)
-        self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._wanted: Counter[str] = Counter()  # requests waiting for or holding each host
+        self._hosts: dict[str, _Host] = {}
+        self._started: list[asyncio.Task[None]] = []  # the workers check_all started
+        self._verdicts: dict[str, Verdict] = {}
+        self._known_hosts: Mapping[str, str] = {}  # host_name(url) for the URLs check_all was given
 
     async def __aenter__(self) -> Prober:
         return self
@@ -83,7 +115,77 @@ class Prober:
     async def __aexit__(self, *exc_info: object) -> None:
         await self._sessions.aclose()
 
+    async def check_all(self, urls: Mapping[str, str]) -> dict[str, Verdict]:
+        """The verdict for each URL of `urls`, a mapping of URL to host_name(URL).
+
+        Each host gets as many workers as it has slots (or URLs, if fewer),
+        and a worker checks the host's URLs one after another, so that its
+        next request leaves as soon as the last answer is in. (A task per URL
+        would have a thousand tasks take a first step, most of them only to
+        queue for a slot, before the first request could leave.)
+        """
+        self._known_hosts = urls
+        for url, host in urls.items():
+            self._host(host).queued.append(url)
+        await self._start_workers()
+        gathered = 0
+        while gathered < len(self._started):  # detached workers start others: gather those too
+            batch, gathered = self._started[gathered:], len(self._started)
+            await asyncio.gather(*batch)
+        return self._verdicts
+
+    async def _start_workers(self) -> None:
+        """Start the workers breadth first, a turn at a time: every host's first, then every host's second...
+
+        Between turns the event loop goes round LOOP_TURNS_TO_SEND times,
+        which takes microseconds when it is only waiting for the network but
+        lets the connections just opened send their requests first. Opening
+        all connections at once (80 for 20 hosts) would hold back every first
+        request until the last connection had been set up, on this one thread.
+        """
+        workers = {host: min(state.limit, len(state.queued)) for host, state in self._hosts.items()}
+        for turn in range(max(workers.values(), default=0)):
+            if turn:
+                for _ in range(LOOP_TURNS_TO_SEND):
+                    await asyncio.sleep(0)
+            for host, count in workers.items():
+                if turn < count and self._hosts[host].queued:
+                    self._start_worker(host)
+
+    def _start_worker(self, host: str) -> None:
+        """A new worker for the host's queue."""
+        self._hosts[host].workers += 1
+        self._started.append(asyncio.create_task(self._work(_Worker(host))))
+
+    async def _work(self, worker: _Worker) -> None:
+        """Check the host's queued URLs in turn, until none is left or a check takes the worker elsewhere."""
+        _worker.set(worker)
+        state = self._hosts[worker.host]
+        while state.queued and not worker.detached:
+            url = state.queued.popleft()
+            verdict = self._verdicts[url] = await self.check(url)
+            if self._progress:
+                self._progress(verdict)
+        if not worker.detached:
+            state.workers -= 1
+            await self._close_if_idle(worker.host)
+
+    def _detach(self) -> None:
+        """The running check leaves its worker's host for a while (a redirect, a retry's wait).
+
+        Another worker takes over the host's queue, so that the host's slots
+        do not sit idle; the detached one ends with the check.
+        """
+        worker = _worker.get()
+        if worker is None or worker.detached:
+            return
+        worker.detached = True
+        self._hosts[worker.host].workers -= 1
+        if self._hosts[worker.host].queued:
+            self._start_worker(worker.host)
+
     async def check(self, url: str) -> Verdict:
+        """The verdict for one http(s) URL."""
         target, raw_fragment = urldefrag(url)
         fragment = unquote(raw_fragment) if _checkable(raw_fragment) else ""
         try:
@@ -121,13 +223,15 @@ class Prober:
                     raise outcome
                 return outcome
             delay = self._delay(attempt, outcome)
+            self._detach()
             log.debug("retrying %s %s in %.2f s (attempt %d)", method, url, delay, attempt + 1)
             await asyncio.sleep(delay)
             attempt += 1
 
     async def _attempt(self, method: str, url: str, fragment: str) -> Response | Failure:
         try:
-            async with self._slot(urlsplit(url).hostname or "") as session:
+            host = self._known_hosts.get(url)  # saves parsing the URL again for each first request
+            async with self._slot(host_name(url) if host is None else host) as session:
                 return await _request(session, method, url, fragment)
         except _TRANSPORT_ERRORS as exc:
             reason, retryable = describe_error(exc, self.policy.timeout)
@@ -137,18 +241,34 @@ class Prober:
     async def _slot(self, host: str) -> AsyncIterator[aiohttp.ClientSession]:
         """Hold a per-host slot, then a global one (always in that order); yield the host's session.
 
-        When no request wants the host any more, its connections are closed.
+        A worker's check that turns to another host detaches it from its own.
+        When neither a request nor a worker wants the host any more, its
+        connections are closed.
         """
-        if host not in self._hosts:
-            self._hosts[host] = asyncio.Semaphore(self.policy.host_limit(host))
-        self._wanted[host] += 1
+        if (worker := _worker.get()) is not None and worker.host != host:
+            self._detach()
+        state = self._host(host)
+        state.wanted += 1
         try:
-            async with self._hosts[host], self._all:
+            async with state.slots, self._all:
                 yield self._sessions.get(host)
         finally:
-            self._wanted[host] -= 1
-            if not self._wanted[host]:
-                await self._sessions.close(host)
+            state.wanted -= 1
+            await self._close_if_idle(host)
+
+    async def _close_if_idle(self, host: str) -> None:
+        """Close the host's connections if neither a request nor a worker wants them."""
+        state = self._hosts[host]
+        if not state.wanted and not state.workers:
+            await self._sessions.close(host)
+
+    def _host(self, host: str) -> _Host:
+        """The host's slots and queue, made on first use."""
+        state = self._hosts.get(host)
+        if state is None:
+            limit = self.policy.host_limit(host)
+            state = self._hosts[host] = _Host(asyncio.Semaphore(limit), limit)
+        return state
 
     def _delay(self, attempt: int, outcome: Response | Failure) -> float:
         """Retry-After when the server gave one, else exponential backoff with jitter."""
