@@ -241,6 +241,9 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
     def href(chapter_id: str, local: str) -> str:
         return f"#{chapter_id}--{local}" if local else f"#{chapter_id}"
 
+    included = {c.id for c in chapters}
+    # Cross-references to a chapter or a heading show the page number; those to figures, tables and quotes don't.
+    paged = {(c.id, "") for c in chapters} | {(c.id, h.id) for c in chapters for h in c.headings}
     rendered = []
     for chapter in chapters:
         body = rewrite(chapter, href, lambda local, c=chapter: f"{c.id}--{local}",
@@ -248,7 +251,6 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
         inline_footnotes(body)
         if options.draft:
             review.mark_for_review(body, chapter, options.source_refs)
-        included = {c.id for c in chapters}
         for anchor in body.iter("a"):
             target = anchor.get("data-chapter")
             if target and target not in included:  # a per-chapter draft: plain text
@@ -258,7 +260,7 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
             elif target:
                 if kinds.get(target) == "front":
                     anchor.set("class", anchor.get("class", "") + " front")
-                if not anchor.get("data-id") or anchor.get("data-id") in _heading_ids(chapters, target):
+                if (target, anchor.get("data-id", "")) in paged:
                     anchor.set("class", anchor.get("class", "") + " show-page")
         rendered.append((chapter, serialize(body)))
 
@@ -269,10 +271,6 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
         front=[(c, html) for c, html in rendered if c.kind == "front"],
         body=[(c, html) for c, html in rendered if c.kind != "front"],
     )
-
-
-def _heading_ids(chapters: list[Chapter], chapter_id: str) -> set[str]:
-    return {h.id for c in chapters if c.id == chapter_id for h in c.headings}
 
 
 @dataclass(frozen=True)

@@ -113,10 +113,9 @@ def _front_matter(text: str, rel: str, diagnostics: Diagnostics) -> tuple[dict, 
 def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
            diagnostics: Diagnostics, critic_mode: str) -> None:
     def report(line: int, message: str) -> None:
-        if manuscript.places_readable or not message.startswith("unknown place"):
-            diagnostics.error(Location(chapter.path, line), message)
+        diagnostics.error(Location(chapter.path, line), message)
 
-    md = make_markdown(manuscript.places, report, first_line, critic_mode)
+    md = make_markdown(manuscript.places if manuscript.places_readable else None, report, first_line, critic_mode)
     try:
         tree = html_to_tree(md.convert(body))
     except etree.ParseError as exc:

@@ -36,12 +36,14 @@ def _slug(value: str, separator: str) -> str:
 
 
 def make_markdown(
-    places: dict[str, Place],
+    places: dict[str, Place] | None,
     report: Callable[[int, str], None],
     first_line: int = 1,
     critic_mode: str = "view",
 ) -> markdown.Markdown:
-    """A Markdown instance for one chapter; `report(line, message)` receives errors."""
+    """A Markdown instance for one chapter; `report(line, message)` receives errors.
+
+    `places` None means the places file could not be read: attributions are left unchecked."""
     return markdown.Markdown(
         output_format="xhtml",
         extensions=[

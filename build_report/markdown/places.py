@@ -96,11 +96,13 @@ class PlaceQuoteTreeprocessor(Treeprocessor):
 class PlaceQuoteExtension(Extension):
     def __init__(self, **kwargs):
         self.config = {
-            "places": [{}, "Places by key"],
+            "places": [{}, "Places by key; None when unknown (attributions are then left unchecked)"],
             "report": [lambda line, message: None, "Called with (line, message) for each error"],
         }
         super().__init__(**kwargs)
 
     def extendMarkdown(self, md):
+        if self.getConfig("places") is None:
+            return
         processor = PlaceQuoteTreeprocessor(md, self.getConfig("places"), self.getConfig("report"))
         md.treeprocessors.register(processor, "place_quotes", 40)
