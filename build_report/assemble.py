@@ -22,7 +22,7 @@ from xml.etree import ElementTree as etree
 
 import jinja2
 
-from . import __version__, fonts, review
+from . import __version__, fonts, glyphs, review
 from .model import Chapter, Heading, Manuscript
 from .text import letter
 
@@ -117,6 +117,74 @@ def rewrite(chapter: Chapter, href: Href, id_for: Callable[[str], str],
     return body
 
 
+CODE_COLUMNS = 78  # characters of code that fit the print text block at the code size in print.css
+_CONTINUATION = 2  # columns the continuation mark takes at the start of a wrapped line
+
+
+def wrap_code(body: etree.Element, columns: int = CODE_COLUMNS) -> None:
+    """Wrap code lines longer than `columns`, after a space where one is near.
+
+    Each continuation starts with `<span class="code-continued">`, which the
+    print styles draw as an arrow in the margin of the code (a CSS background,
+    so an artifact: the code's text is unchanged apart from the line break)."""
+    for pre in body.iter("pre"):
+        column = 0
+        for element, attr, parent in _text_slots(pre):
+            text = getattr(element, attr) or ""
+            start = 0
+            while True:
+                newline = text.find("\n", start)
+                end = len(text) if newline == -1 else newline
+                if column + end - start <= columns:
+                    if newline == -1:
+                        column += end - start
+                        break
+                    column, start = 0, newline + 1
+                    continue
+                cut = start + columns - column
+                space = text.rfind(" ", max(start, cut - 16), cut)
+                cut = space + 1 if space > start else cut
+                mark = etree.Element("span", {"class": "code-continued", "aria-hidden": "true"})
+                mark.tail = text[cut:]
+                setattr(element, attr, text[:cut] + "\n")
+                host, index = (element, 0) if attr == "text" else (parent, list(parent).index(element) + 1)
+                host.insert(index, mark)  # the walk visits its tail next
+                column = _CONTINUATION
+                break
+
+
+def _text_slots(root: etree.Element):
+    """(element, "text" | "tail", parent) for every piece of text inside `root`, in reading order.
+
+    Computed as the walk goes, so pieces inserted into the tree are visited too."""
+    def walk(element: etree.Element):
+        yield element, "text", None
+        index = 0
+        while index < len(element):
+            child = element[index]
+            yield from walk(child)
+            yield child, "tail", element
+            index += 1
+    yield from walk(root)
+
+
+def decorative_as_background(body: etree.Element) -> None:
+    """Decorative images (`{.decorative}`) drawn as CSS backgrounds, which WeasyPrint
+    marks as artifacts: a screen reader skips them, as `alt=""` asks."""
+    for image in body.iter("img"):
+        size = image.attrib.pop("data-size", "")
+        if "decorative" not in image.get("class", "").split():
+            continue
+        width, _, height = size.partition("x")
+        style = f"background-image: url('{image.get('src', '')}')"
+        if width and height:
+            style += f"; width: {width}px; height: {height}px"
+        image.tag = "span"
+        image.attrib.clear()
+        image.set("class", "decorative-image")
+        image.set("style", style)
+
+
 def inline_footnotes(body: etree.Element) -> None:
     """Move each footnote's text to where it is called, as `<span class="footnote">`."""
     notes = {li.get("id"): li for li in body.iterfind(".//div[@class='footnote']/ol/li")}
@@ -197,9 +265,10 @@ PRINT_STYLES = ["tokens.css", "print.css"]
 DRAFT_STYLES = [*PRINT_STYLES, "draft.css"]
 
 
-def stylesheet(names: list[str], options: Options, url_for: Callable[[Path], str]) -> str:
-    """The @font-face rules, then each named file of the styles folder, in order."""
-    parts = [fonts.font_face_css(url_for)]
+def stylesheet(names: list[str], options: Options, url_for: Callable[[Path], str],
+               families: set[str] | None = None, weight_ranges: bool = False) -> str:
+    """The @font-face rules (of `families` only, if given), then each named file of the styles folder."""
+    parts = [fonts.font_face_css(url_for, families, weight_ranges)]
     for name in names:
         path = options.styles / name
         parts.append(f"/* {name} */\n" + path.read_text(encoding="utf-8"))
@@ -249,6 +318,8 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
         body = rewrite(chapter, href, lambda local, c=chapter: f"{c.id}--{local}",
                        lambda rel: url_for(manuscript.root / rel))
         inline_footnotes(body)
+        decorative_as_background(body)
+        wrap_code(body)
         if options.draft:
             review.mark_for_review(body, chapter, options.source_refs)
         for anchor in body.iter("a"):
@@ -264,7 +335,9 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
                     anchor.set("class", anchor.get("class", "") + " show-page")
         rendered.append((chapter, serialize(body)))
 
-    css = stylesheet(DRAFT_STYLES if options.draft else PRINT_STYLES, options, url_for)
+    # The self-contained HTML embeds only the fallback fonts that its characters need.
+    families = glyphs.families_used(manuscript) if options.self_contained else None
+    css = stylesheet(DRAFT_STYLES if options.draft else PRINT_STYLES, options, url_for, families)
     return environment().get_template("print.html.j2").render(
         report=manuscript.report, chapters=rendered, toc=_toc(chapters), css=css,
         options=options, version=__version__, status=dict(options.status),

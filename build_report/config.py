@@ -73,12 +73,18 @@ def read_source(path: Path, rel: str, diagnostics: Diagnostics) -> str | None:
         return None
     data = path.read_bytes()
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         diagnostics.error(Location(rel, line), f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read; "
                                                "save the file as UTF-8")
         return None
+    return normalise_newlines(text.removeprefix("\ufeff"))
+
+
+def normalise_newlines(text: str) -> str:
+    """Windows (CRLF) and old Mac (CR) line endings read as LF; line numbers stay the same."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def read_yaml(root: Path, name: str, diagnostics: Diagnostics) -> Any:
@@ -149,16 +155,29 @@ def load_report(root: Path, diagnostics: Diagnostics) -> Report | None:
             diagnostics.error(at("date"), f"date '{values['date']}' is not YYYY-MM-DD")
     if "language" in values and not _LANGUAGE.match(values["language"]):
         diagnostics.error(at("language"), f"language '{values['language']}' is not a BCP 47 tag such as en-GB")
-    if "cover" in values and not (root / values["cover"]).is_file():
-        diagnostics.error(at("cover"), f"cover image '{values['cover']}' not found")
-    elif "cover" in values and Path(values["cover"]).suffix.lower() not in (".png", ".jpg", ".jpeg", ".svg"):
-        diagnostics.error(at("cover"), f"cover image '{values['cover']}' must be PNG, JPEG or SVG")
+    if "cover" in values:
+        _check_cover(root, values["cover"], at("cover"), diagnostics)
     if "title" not in values or "chapters" not in values:
         return None
     report = Report(**values)
     report.links = dict(values.get("links", {}))
     report.chapter_locations = [Location("report.yaml", line) for line in data["chapters"].lines]
     return report
+
+
+def _check_cover(root: Path, cover: str, where: Location, diagnostics: Diagnostics) -> None:
+    from . import images
+
+    path = (root / cover).resolve()
+    if not path.is_relative_to(root.resolve()):
+        diagnostics.error(where, f"cover image '{cover}' is outside the manuscript folder")
+    elif not path.is_file():
+        diagnostics.error(where, f"cover image '{cover}' not found")
+    else:
+        try:
+            images.inspect(path)
+        except images.ImageProblem as problem:
+            diagnostics.error(where, f"cover image '{cover}' {problem}")
 
 
 def load_places(root: Path, name: str, diagnostics: Diagnostics) -> dict[str, Place] | None:

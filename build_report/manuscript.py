@@ -19,15 +19,16 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree as etree
 
+from . import images
 from .config import LineMap, load_places, load_report, parse_yaml, read_source
 from .diagnostics import Diagnostics
-from .markdown import html_to_tree, make_markdown
+from .markdown import make_markdown, parse
 from .model import Caption, Chapter, Heading, Link, Location, Manuscript, Quote
 from .text import did_you_mean, letter, slugify
 
 KINDS = ("front", "chapter", "appendix")
+FRONT_MATTER_KEYS = ("title", "id", "kind")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.S)
-IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".svg"}
 MISSING_FOOTNOTE = re.compile(r"\[\^([^\]\s]+)\]")
 CRITIC_MARK = re.compile(r"\{(\+\+|--|~~|==|>>)")
 
@@ -101,9 +102,13 @@ def _front_matter(text: str, rel: str, diagnostics: Diagnostics) -> tuple[dict, 
     if not isinstance(meta, dict):
         diagnostics.error(Location(rel, 2), "front matter must be a mapping (title, id, kind)")
         meta = {}
-    for key in sorted(set(map(str, meta)) - {"title", "id", "kind"}):
-        line = meta.lines.get(key, 0) + 1 if isinstance(meta, LineMap) else 2
-        diagnostics.warning(Location(rel, line), f"unknown front matter key '{key}'{did_you_mean(key, ['title', 'id', 'kind'])}")
+    # Other tools' keys (Jekyll's layout, permalink, MkDocs' description...) are ignored;
+    # a near-miss of one of ours ("titel") is most likely a typo.
+    for key in sorted(set(map(str, meta)) - set(FRONT_MATTER_KEYS)):
+        hint = did_you_mean(key, list(FRONT_MATTER_KEYS), 0.75)
+        if hint:
+            line = meta.lines.get(key, 0) + 1 if isinstance(meta, LineMap) else 2
+            diagnostics.warning(Location(rel, line), f"unknown front matter key '{key}'{hint}")
     if isinstance(meta, LineMap):  # lines inside the front matter start at file line 2
         meta.lines = {k: v + 1 for k, v in meta.lines.items()}
     body = text[match.end():]
@@ -115,12 +120,12 @@ def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
     def report(line: int, message: str) -> None:
         diagnostics.error(Location(chapter.path, line), message)
 
-    md = make_markdown(manuscript.places if manuscript.places_readable else None, report, first_line, critic_mode)
-    try:
-        tree = html_to_tree(md.convert(body))
-    except etree.ParseError as exc:
-        diagnostics.error(Location(chapter.path, first_line), f"raw HTML in this chapter is not well-formed ({exc})")
-        tree = etree.Element("div")
+    def warn(line: int, message: str) -> None:
+        diagnostics.warning(Location(chapter.path, line), message)
+
+    md = make_markdown(manuscript.places if manuscript.places_readable else None, report, first_line, critic_mode,
+                       root=manuscript.root, warn=warn)
+    tree = parse(md, body)
     chapter.body = tree
     _take_title(chapter, tree, diagnostics)
     _collect(chapter, tree, manuscript, diagnostics, ([""] * (first_line - 1)) + body.splitlines())
@@ -173,7 +178,7 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
         tag = element.tag
         element_id = element.get("id")
         if element_id:
-            if element_id in chapter.ids or element_id == chapter.id:
+            if element_id in chapter.ids:
                 diagnostics.error(at(element), f"duplicate id '{element_id}' (first used at line {chapter.ids.get(element_id, Location('', 1)).line})")
             else:
                 chapter.ids[element_id] = at(element)
@@ -236,10 +241,18 @@ def _is_review_mark(element: etree.Element, parents: dict) -> bool:
 def _check_image(chapter: Chapter, image: etree.Element, where: Location, manuscript: Manuscript,
                  diagnostics: Diagnostics) -> None:
     src = image.get("src", "")
-    if not image.get("alt", "").strip():
-        diagnostics.error(where, f"image '{src}' has no alt text: describe it in ![...]")
+    decorative = "decorative" in image.get("class", "").split()
+    if decorative and image.get("alt", "").strip():
+        diagnostics.warning(where, f"image '{src}' is marked {{.decorative}} but has alt text; "
+                                   "a decorative image has none (remove one or the other)")
+    elif not decorative and not image.get("alt", "").strip():
+        diagnostics.error(where, f"image '{src}' has no alt text: describe it in ![...], "
+                                 "or mark a purely decorative image with {.decorative}")
+    if decorative:
+        image.set("alt", "")
     if urlsplit(src).scheme:
-        diagnostics.error(where, f"image '{src}' must be a file in the manuscript, not a URL")
+        diagnostics.error(where, f"image '{src}' must be a file in the manuscript, not a URL "
+                                 "(a build never downloads): save it in images/")
         return
     target = (manuscript.root / PurePosixPath(chapter.path).parent / unquote(src)).resolve()
     rel = _relative(target, manuscript.root)
@@ -248,10 +261,17 @@ def _check_image(chapter: Chapter, image: etree.Element, where: Location, manusc
     elif not target.is_file():
         names = [p.name for p in target.parent.glob("*")] if target.parent.is_dir() else []
         diagnostics.error(where, f"image '{src}' not found{did_you_mean(target.name, names)}")
-    elif target.suffix.lower() not in IMAGE_TYPES:
-        diagnostics.error(where, f"image '{src}' must be PNG, JPEG or SVG")
     else:
-        image.set("data-src", rel)
+        try:
+            info = images.inspect(target)
+        except images.ImageProblem as problem:
+            diagnostics.error(where, f"image '{src}' {problem}")
+        except OSError as exc:
+            diagnostics.error(where, f"image '{src}' cannot be read ({exc.strerror or exc})")
+        else:
+            image.set("data-src", rel)
+            if info.width and info.height:
+                image.set("data-size", f"{info.width:g}x{info.height:g}")
     chapter.links.append(Link(src, image.get("alt", ""), where, chapter.id, "image"))
 
 

@@ -63,7 +63,7 @@ def rewrite_chapters(manuscript: Manuscript, chapters: list[Chapter], accept: bo
     changed = []
     for chapter in chapters:
         path = manuscript.root / chapter.path
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # as written: a BOM and CRLF line endings are kept
         count = len(MARK.findall(text))
         if not count:
             continue

@@ -83,6 +83,9 @@ TOKENS = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", (ROOT / "styles" / 
     ("ink", "tint"), ("muted", "tint"), ("brand", "tint"), ("accent", "tint"),
     ("ink", "tint-warm"), ("accent", "tint-warm"), ("ink", "stripe"), ("muted", "stripe"),
     ("on-brand", "brand"), ("on-brand", "brand-dark"),
+    # the code highlight theme, on the code background
+    *[(f"code-{name}", "code-paper") for name in ("ink", "comment", "keyword", "string", "number", "name", "meta")],
+    ("accent", "code-paper"),
 ])
 def test_token_colours_meet_wcag_aa(text: str, background: str) -> None:
     assert contrast(TOKENS[text], TOKENS[background]) >= 4.5, (text, background)

@@ -1,23 +1,27 @@
 """Python-Markdown set up for report chapters.
 
-`parse_chapter_body` turns chapter Markdown into an ElementTree `<div>` whose
-block elements carry `data-line` attributes. The features of the manuscript
-format are Python-Markdown extensions in this package:
+`make_markdown` gives a Markdown instance for one chapter, and `parse` turns
+the chapter's Markdown into an ElementTree `<div>` whose block elements carry
+`data-line` attributes. The features of the manuscript format are
+Python-Markdown extensions in this package:
 
 - lines.py     source line of every block (for diagnostics and reviewers)
-- places.py    place quotes
+- places.py    place quotes, and quotations credited to people
 - captions.py  figures from lone images, `Table:` captions
-- boxes.py     `!!! box "Title"` boxes
+- boxes.py     `!!! box "Title"`, admonitions and GitHub alerts as boxes
+- rawhtml.py   raw HTML: checked, sanitised with nh3, parsed as HTML5
+- includes.py  `--8<-- "file"` includes, confined to the manuscript
 
-The rest is Python-Markdown's own: tables, footnotes, attribute lists,
-heading ids (toc), smart quotes and dashes (smarty), plus pymdown-extensions'
-`critic` for review marks.
+The rest comes from the libraries: Python-Markdown's tables, footnotes,
+attribute lists, definition lists, abbreviations, md_in_html, heading ids
+(toc) and smart quotes (smarty); pymdown-extensions' superfences and highlight
+(fenced code, Pygments), tilde (strikethrough), tasklist, magiclink (bare URLs)
+and critic (review marks).
 """
 
 from __future__ import annotations
 
-import html.entities
-import re
+from pathlib import Path
 from typing import Callable
 from xml.etree import ElementTree as etree
 
@@ -27,57 +31,78 @@ from ..model import Place
 from ..text import slugify
 from .boxes import BoxExtension
 from .captions import CaptionExtension
-from .lines import SourceLinesExtension
+from .includes import IncludeExtension
+from .lines import SourceLinesExtension, finish_lines
 from .places import PlaceQuoteExtension
+from .rawhtml import RawHtmlExtension, html_to_tree
 
 
 def _slug(value: str, separator: str) -> str:
     return slugify(value) or "section"
 
 
+Report = Callable[[int, str], None]
+
+
 def make_markdown(
     places: dict[str, Place] | None,
-    report: Callable[[int, str], None],
+    report: Report,
     first_line: int = 1,
     critic_mode: str = "view",
+    root: Path | None = None,
+    warn: Report | None = None,
 ) -> markdown.Markdown:
-    """A Markdown instance for one chapter; `report(line, message)` receives errors.
+    """A Markdown instance for one chapter; `report(line, message)` receives errors
+    and `warn(line, message)` warnings (by default, errors too).
 
-    `places` None means the places file could not be read: attributions are left unchecked."""
-    return markdown.Markdown(
-        output_format="xhtml",
+    `places` None means the places file could not be read: attributions are left unchecked.
+    `root` is the manuscript folder, for includes; without it there are none."""
+    warn = warn or report
+    lines = SourceLinesExtension(first_line=first_line)
+    md = markdown.Markdown(
+        output_format="html",
         extensions=[
             "tables",
             "footnotes",
             "attr_list",
+            "def_list",
+            "abbr",
+            "md_in_html",
             "smarty",
             "toc",
             "pymdownx.critic",
-            SourceLinesExtension(first_line=first_line),
+            "pymdownx.superfences",
+            "pymdownx.highlight",
+            "pymdownx.tilde",
+            "pymdownx.tasklist",
+            "pymdownx.magiclink",
+            lines,
             PlaceQuoteExtension(places=places, report=report),
             CaptionExtension(),
             BoxExtension(),
+            RawHtmlExtension(report=warn, error=report),
+            *([IncludeExtension(root=str(root), first_line=first_line, report=report)] if root else []),
         ],
         extension_configs={
             "toc": {"slugify": _slug, "permalink": False},
             "footnotes": {"BACKLINK_TEXT": "\u21a9", "SUPERSCRIPT_TEXT": "{}"},
             "smarty": {"smart_angled_quotes": False},
             "pymdownx.critic": {"mode": critic_mode},
+            # Pygments classes, no inline styles: the colours are design tokens (styles/).
+            "pymdownx.highlight": {"use_pygments": True, "noclasses": False, "guess_lang": False,
+                                   "pygments_lang_class": True},
+            "pymdownx.tilde": {"subscript": False},
+            "pymdownx.tasklist": {"custom_checkbox": False},
+            # Bare URLs only; no GitHub-style @mentions or #123 references.
+            "pymdownx.magiclink": {"hide_protocol": False, "repo_url_shortener": False},
         },
     )
+    md.line_marker = lines.marker  # type: ignore[attr-defined]
+    return md
 
 
-_NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
-_XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
-
-
-def _numeric_entity(match: re.Match) -> str:
-    name = match.group(1)
-    if name in _XML_ENTITIES or name not in html.entities.name2codepoint:
-        return match.group(0)
-    return f"&#{html.entities.name2codepoint[name]};"
-
-
-def html_to_tree(text: str) -> etree.Element:
-    """Parse Python-Markdown's XHTML output back into a tree rooted at `<div>`."""
-    return etree.fromstring(f"<div>{_NAMED_ENTITY.sub(_numeric_entity, text)}</div>")
+def parse(md: markdown.Markdown, source: str) -> etree.Element:
+    """Chapter Markdown -> a `<div>` tree whose blocks carry `data-line`."""
+    tree = html_to_tree(md.convert(source))
+    finish_lines(tree, md.line_marker.fences)  # type: ignore[attr-defined]
+    return tree

@@ -57,7 +57,7 @@ class CaptionTreeprocessor(Treeprocessor):
 
     @staticmethod
     def _lone_image(paragraph: etree.Element) -> etree.Element | None:
-        if len(paragraph) == 1 and paragraph[0].tag == "img":
+        if len(paragraph) == 1 and paragraph[0].tag == "img" and "decorative" not in paragraph[0].get("class", ""):
             if not (paragraph.text or "").strip() and not (paragraph[0].tail or "").strip():
                 return paragraph[0]
         return None

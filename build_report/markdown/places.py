@@ -13,7 +13,20 @@ becomes
     </figure>
 
 The place must be a key or a name in places.yaml (case does not matter).
-An attribution naming an unknown place is an error with a "did you mean" hint.
+Any other credit makes an ordinary attributed quotation, shown with its credit
+and left out of the places appendix:
+
+    > All the world's a stage.
+    >
+    > — William Shakespeare, As You Like It
+
+    <figure class="quote"><blockquote>...</blockquote>
+      <figcaption>— <span class="credit">William Shakespeare</span>, <span class="role">As You Like
+        It</span></figcaption></figure>
+
+A credit that nearly matches a place ("Ashbry") is taken for a typo: an error
+with a "did you mean" hint. A credit in italics (`— *Ashby Jones*`) is never
+a place, for people whose names look like one.
 A blockquote without an attribution stays an ordinary quotation.
 """
 
@@ -30,6 +43,8 @@ from ..model import Place
 from ..text import did_you_mean
 
 ATTRIBUTION = re.compile(r"^\s*(?:—|–|---?)\s*(?P<place>[^,]+?)\s*(?:,\s*(?P<role>.+?))?\s*$", re.S)
+DASH = re.compile(r"^\s*(?:—|–|---?)\s*")
+NEAR_MISS = 0.8  # how close to a place's name a credit must be to count as its typo
 
 
 class PlaceQuoteTreeprocessor(Treeprocessor):
@@ -53,8 +68,12 @@ class PlaceQuoteTreeprocessor(Treeprocessor):
         current = etree.Element("blockquote")
         for child in list(quote):
             match = ATTRIBUTION.match(child.text or "") if child.tag == "p" and not len(child) else None
+            credited = child.tag == "p" and len(child) and DASH.match(child.text or "") and not child.text.strip(" —–-")
             if match and len(current):
                 out.append(self._place_quote(current, child, match))
+                current = etree.Element("blockquote")
+            elif credited and len(current):  # "— *Name*, role": a person, never a place
+                out.append(self._attributed(current, child))
                 current = etree.Element("blockquote")
             else:
                 current.append(child)
@@ -68,11 +87,45 @@ class PlaceQuoteTreeprocessor(Treeprocessor):
         name = match.group("place")
         place = self.lookup.get(name.lower())
         if place is None:
-            self.report(line, f"unknown place '{name}'{did_you_mean(name, self.names)}")
+            hint = did_you_mean(name, self.names, NEAR_MISS)
+            if not hint:
+                return self._attributed(quote, attribution)
+            self.report(line, f"unknown place '{name}'{hint}; to credit a person of that name, "
+                              "put it in italics: — *Name*")
             quote.append(attribution)
             return quote
         self.counts[place.key] = self.counts.get(place.key, 0) + 1
         return self._figure(quote, place, match.group("role") or "", self.counts[place.key], line)
+
+    @staticmethod
+    def _attributed(quote: etree.Element, attribution: etree.Element) -> etree.Element:
+        """An ordinary quotation with a visible credit: the attribution as written, in a figcaption."""
+        figure = etree.Element("figure", {"class": "quote"})
+        first_line = quote[0].get("data-line") if len(quote) else None
+        if first_line or attribution.get("data-line"):
+            figure.set("data-line", first_line or attribution.get("data-line"))
+        figure.append(quote)
+        caption = etree.SubElement(figure, "figcaption")
+        caption.text = attribution.text
+        caption.extend(list(attribution))
+        match = DASH.match(caption.text or "")
+        credit = etree.Element("span", {"class": "credit"})
+        rest = (caption.text or "")[match.end():] if match else (caption.text or "")
+        caption.text = "— "
+        if len(caption) == 0:
+            name, _, role = rest.partition(",")
+            credit.text = name.strip()
+            caption.append(credit)
+            if role.strip():
+                credit.tail = ", "
+                etree.SubElement(caption, "span", {"class": "role"}).text = role.strip()
+        else:  # markup in the credit: keep it as written
+            credit.text = rest
+            credit.extend(list(caption))
+            for child in list(caption):
+                caption.remove(child)
+            caption.append(credit)
+        return figure
 
     @staticmethod
     def _figure(quote: etree.Element, place: Place, role: str, count: int, line: int) -> etree.Element:
