@@ -43,9 +43,25 @@ def test_markdown_case(case: str) -> None:
 
 @pytest.mark.parametrize("source, line, message", [
     ("> Text.\n>\n> — Ashbry, a nurse\n", 3, "unknown place 'Ashbry' (did you mean 'Ashbury'?)"),
-    ("Intro.\n\n> Text.\n>\n> -- Nowhere, a nurse\n", 5, "unknown place 'Nowhere'"),
+    ("Intro.\n\n> Text.\n>\n> -- Brakenfold, a nurse\n", 5, "unknown place 'Brakenfold' (did you mean 'Brackenfold'?)"),
 ])
 def test_unknown_place_reported_at_its_line(source: str, line: int, message: str) -> None:
     html, errors = convert(source)
-    assert errors == [(line, message)]
+    assert [(at, text[: len(message)]) for at, text in errors] == [(line, message)]
     assert "place-quote" not in html  # left as an ordinary blockquote
+    assert "— *Name*" in errors[0][1]  # and says how to credit a person of that name
+
+
+@pytest.mark.parametrize("source, line, message", [
+    ("<div>\n\nText <script>x()</script> here.\n\n</div>\n", 3, "<script> is not allowed in a report and was removed, with its content"),
+    ("Intro.\n\n<p>A <a href=\"jAvAsCrIpT:x()\">link</a></p>\n", 3, "href='jAvAsCrIpT:x()' on <a> was removed: 'javascript:' URLs are not allowed"),
+    ("Intro.\n\nSee <img src=\"a.png\" alt=\"A\" onerror=\"x()\"> here.\n", 3, "event handler 'onerror' on <img> was removed: a report runs no scripts"),
+    ("Intro.\n\n<iframe src=\"https://example.org\"></iframe>\n", 3, "<iframe> is not allowed in a report and was removed, with its content"),
+    ("One.\n\n<div class=\"note\">\nnever closed\n", 3, "HTML <div> is never closed; it was closed at the end of the chapter"),
+    ("One.\n\nStray </span> tag.\n", 3, "HTML closing tag </span> has no opening tag; it was ignored"),
+    ("One.\n\n<center>Old</center>\n", 3, "<center> is not supported and was removed (its text is kept)"),
+])
+def test_raw_html_problems_are_warnings_at_their_line(source: str, line: int, message: str) -> None:
+    html, errors = convert(source)
+    assert errors == [(line, message)]
+    assert "script" not in html and "iframe" not in html and "onerror" not in html and "javascript" not in html.lower()

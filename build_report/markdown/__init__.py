@@ -11,6 +11,7 @@ Python-Markdown extensions in this package:
 - boxes.py     `!!! box "Title"`, admonitions and GitHub alerts as boxes
 - rawhtml.py   raw HTML: checked, sanitised with nh3, parsed as HTML5
 - includes.py  `--8<-- "file"` includes, confined to the manuscript
+- lists.py     nested lists indented by two or three spaces, as on GitHub
 
 The rest comes from the libraries: Python-Markdown's tables, footnotes,
 attribute lists, definition lists, abbreviations, md_in_html, heading ids
@@ -33,6 +34,7 @@ from .boxes import BoxExtension
 from .captions import CaptionExtension
 from .includes import IncludeExtension
 from .lines import SourceLinesExtension, finish_lines
+from .lists import ListIndentExtension
 from .places import PlaceQuoteExtension
 from .rawhtml import RawHtmlExtension, html_to_tree
 
@@ -66,6 +68,7 @@ def make_markdown(
             "footnotes",
             "attr_list",
             "def_list",
+            "sane_lists",
             "abbr",
             "md_in_html",
             "smarty",
@@ -77,6 +80,7 @@ def make_markdown(
             "pymdownx.tasklist",
             "pymdownx.magiclink",
             lines,
+            ListIndentExtension(),
             PlaceQuoteExtension(places=places, report=report),
             CaptionExtension(),
             BoxExtension(),
