@@ -70,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     for verb in verbs.choices.values():
         verb.add_argument("manuscript", nargs="?", default="manuscript", type=Path, metavar="MANUSCRIPT_DIR",
                           help="the manuscript folder (default: manuscript)")
+    terse = _Parser(add_help=False)
+    terse.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    terse.set_defaults(strict=False, verbose=False)
+    new = verbs.add_parser("new", parents=[terse], help="start a manuscript in DIR: report.yaml, places.yaml, a chapter")
+    new.add_argument("dir", type=Path, metavar="DIR", help="the folder to create (new or empty)")
+    imp = verbs.add_parser("import", parents=[terse], help="turn a folder of Markdown (plain, MkDocs, mdBook) into a manuscript")
+    imp.add_argument("src", type=Path, metavar="SRC", help="the folder of Markdown files")
+    imp.add_argument("dir", type=Path, metavar="DIR", help="the manuscript folder to create (new or empty)")
     return parser
 
 
@@ -240,6 +248,21 @@ def cmd_check_links(args, diagnostics: Diagnostics, timer: build.Timer, stdout: 
     return max(code, links.exit_code(results))
 
 
+def cmd_new(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    from . import scaffold
+
+    scaffold.new(args.dir, None if args.quiet else stdout)
+    return EXIT_OK
+
+
+def cmd_import(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """What could not be carried over is printed as warnings (paths relative to SRC); they do not fail it."""
+    from . import importer
+
+    importer.import_markdown(args.src, args.dir, diagnostics, None if args.quiet else stdout)
+    return EXIT_OK
+
+
 def select_chapter(manuscript, spec: str):
     """A chapter by its number ('3', 'A'), id ('boundaries') or file name ('04-boundaries.md')."""
     for chapter in manuscript.chapters:
@@ -262,7 +285,7 @@ def _done(args, out: Path, stdout: TextIO) -> None:
 VERBS: dict[str, Callable[..., int]] = {
     "pdf": cmd_pdf, "html": cmd_html, "epub": cmd_epub, "draft": cmd_draft,
     "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff, "check-links": cmd_check_links,
-    "watch": cmd_watch,
+    "watch": cmd_watch, "new": cmd_new, "import": cmd_import,
 }
 
 

@@ -59,3 +59,22 @@ def pdffonts(path: Path) -> list[dict]:
         parts = line.split()
         rows.append({"name": parts[0], "emb": parts[-5], "sub": parts[-4]})
     return rows
+
+
+def words_off_page(pdf_path: Path, margin_x: float = 40, margin_y: float = 20) -> tuple[list[str], int]:
+    """Words that lie outside the page or too close to the paper's edge, by `pdftotext -bbox`
+    (poppler-utils), skipping the full-bleed cover: (problems, number of words checked)."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf_path), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    problems, words = [], 0
+    for number, page in enumerate(out.split("<page ")[2:], 2):
+        width, height = map(float, re.search(r'width="([\d.]+)" height="([\d.]+)"', page).groups())
+        for match in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<',
+                                 page):
+            x0, y0, x1, y1 = map(float, match.groups()[:4])
+            words += 1
+            if not (margin_x < x0 and x1 < width - margin_x and margin_y < y0 and y1 < height - margin_y):
+                problems.append(f"page {number}: {match.group(5)!r} at {x0:.0f},{y0:.0f}-{x1:.0f},{y1:.0f}")
+    return problems, words

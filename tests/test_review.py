@@ -185,10 +185,10 @@ def test_watch_rebuilds_the_draft_after_a_change(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert out.stat().st_mtime_ns > first
         assert "things changed a lot" in " ".join(pages_text(out))
-        chapter.write_text(chapter.read_text() + "\n> Bad.\n>\n> — Nowhere, a nurse\n")
+        chapter.write_text(chapter.read_text() + "\n> Bad.\n>\n> — Ashbry, a nurse\n")
         while log.getvalue().count("watching") < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert "chapters/02-second.md:11: error: unknown place 'Nowhere'" in log.getvalue()
+        assert "chapters/02-second.md:11: error: unknown place 'Ashbry'" in log.getvalue()
     finally:
         stop.set()
         thread.join(timeout=30)
