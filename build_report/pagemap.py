@@ -151,14 +151,18 @@ def _parents(document: weasyprint.Document) -> dict:
 
 def _page_start(index: int, label: str, leaves: list[_Leaf], earlier: list[_Leaf],
                 parents: dict) -> PageStart | None:
-    first = next((leaf for leaf in leaves if leaf.letters or leaf.image), None)
-    if first is None:
+    for leaf in leaves:
+        if not (leaf.letters or leaf.image):
+            continue
+        chain = _ancestors(leaf.element, parents)  # the element, its parent, ... up to <html>
+        section = next((e for e in chain if _local(e) == "section" and "chapter" in e.get("class", "").split()), None)
+        if section is None:
+            return None
+        inside = chain[: chain.index(section)]  # from the element up to the section's child
+        if inside:  # text lying loose in the section itself (raw HTML leftovers) has no place to mark
+            break
+    else:
         return None
-    chain = _ancestors(first.element, parents)  # the element, its parent, ... up to <html>
-    section = next((e for e in chain if _local(e) == "section" and "chapter" in e.get("class", "").split()), None)
-    if section is None:
-        return None
-    inside = chain[: chain.index(section)]  # from the element up to the section's child
     if section[0] is inside[-1]:  # the chapter title
         return PageStart(index, label, section.get("id"), None)
     container = next(e for e in inside if _local(e) in CONTAINERS or e is inside[-1])
