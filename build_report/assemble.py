@@ -261,7 +261,7 @@ def data_url(path: Path) -> str:
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
-PRINT_STYLES = ["tokens.css", "print.css"]
+PRINT_STYLES = ["tokens.css", "code.css", "print.css"]
 DRAFT_STYLES = [*PRINT_STYLES, "draft.css"]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from . import manuscript as manuscript_stage
+from . import glyphs, manuscript as manuscript_stage
 from .assemble import Options, print_html
 from .diagnostics import Diagnostics
 from .model import Manuscript
@@ -40,8 +40,11 @@ class Timer:
 
 
 def load(root: Path, diagnostics: Diagnostics, timer: Timer, critic_mode: str = "view") -> Manuscript:
+    """Load and parse; a character that no packaged font has is a warning (glyphs.py)."""
     with timer.stage("parse"):
-        return manuscript_stage.load(root, diagnostics, critic_mode)
+        manuscript = manuscript_stage.load(root, diagnostics, critic_mode)
+        glyphs.check_glyphs(manuscript, diagnostics)
+        return manuscript
 
 
 def build_html(manuscript: Manuscript, out: Path, options: Options, diagnostics: Diagnostics,
@@ -63,7 +66,8 @@ def build_pdf(manuscript: Manuscript, out: Path, options: Options, diagnostics: 
         document = pdf.render(manuscript, options, diagnostics, html)
     diagnostics.check()
     with timer.stage("finish"):
-        data = pdf.finish(document, manuscript)
+        data = pdf.finish(document, manuscript, diagnostics, options)
+    diagnostics.check()  # WeasyPrint's warnings while writing (fonts) count too: nothing is written
     with timer.stage("write"):
         write_atomic(out, data)
     return document

@@ -24,6 +24,7 @@ that equal inputs and SOURCE_DATE_EPOCH give byte-identical files.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import itertools
 import re
@@ -37,10 +38,10 @@ from xml.etree import ElementTree as etree
 import weasyprint
 from ebooklib import epub as ebook
 
-from . import __version__, pagemap, pdf
+from . import __version__, glyphs, pagemap, pdf
 from .assemble import Options, environment, all_chapters, rewrite, serialize, stylesheet
 from .diagnostics import Diagnostics
-from .fonts import faces
+from .fonts import MAIN, faces, subset
 from .model import Chapter, Heading, Manuscript
 from .output import source_date, write_atomic
 
@@ -166,6 +167,7 @@ class Book:
         self.templates = environment()
         self.page_links: list[PageLink] = []
         self.images: dict[str, str] = {}  # manuscript path -> package path
+        self.characters: set[str] = set()  # every character of the documents (which fonts to embed)
         cover = manuscript.report.cover
         self.cover = resource_path(PurePosixPath(cover).as_posix()) if cover else ""  # package path
 
@@ -178,6 +180,7 @@ class Book:
                  self._nav()]
         for item in [*front, *chapters]:
             book.add_item(item)
+        self.characters = glyphs.printed("".join(item.content.decode("utf-8") for item in [*front, *chapters]))
         for item in [*self._fonts(), self._stylesheet(), *self._images(), ebook.EpubNcx()]:
             book.add_item(item)
         book.spine = [*front, *chapters]
@@ -298,12 +301,23 @@ class Book:
 
     # Resources
 
+    @functools.cached_property
+    def _families(self) -> set[str]:
+        """The main families, and a fallback (emoji, symbols...) only if the book uses one of its glyphs."""
+        return glyphs.families_used(self.manuscript, self.characters)
+
     def _fonts(self) -> list[ebook.EpubItem]:
-        return [ebook.EpubItem(f"font-{index}", f"fonts/{face.path.name}", "font/ttf", face.path.read_bytes())
-                for index, face in enumerate(faces(), 1)]
+        """The main fonts whole; the fallbacks cut down to the characters that only they draw."""
+        used = [face for face in faces() if face.family in self._families]
+        extra = glyphs.beyond_main(self.characters)
+        return [ebook.EpubItem(f"font-{index}", f"fonts/{face.file_name}", "font/ttf",
+                               face.path.read_bytes() if face.family in MAIN else subset(face.path, extra))
+                for index, face in enumerate(used, 1)]
 
     def _stylesheet(self) -> ebook.EpubItem:
-        css = stylesheet(["tokens.css", "epub.css"], self.options, lambda path: f"../fonts/{path.name}")
+        names = {face.path: face.file_name for face in faces()}
+        css = stylesheet(["tokens.css", "code.css", "epub.css"], self.options, lambda path: f"../fonts/{names[path]}",
+                         self._families, weight_ranges=True)
         return ebook.EpubItem("css", CSS, "text/css", css.encode("utf-8"))
 
     def _images(self) -> list[ebook.EpubItem]:

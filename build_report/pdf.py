@@ -23,8 +23,8 @@ from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
 from .assemble import DRAFT_STYLES, PRINT_STYLES, Options, print_html, stylesheet_origin
-from .diagnostics import Diagnostics, RenderError
-from .fonts import font_dirs
+from .diagnostics import Diagnostic, Diagnostics, RenderError
+from .fonts import font_dirs, svg_with_our_fonts
 from .model import Location, Manuscript
 from .output import source_date
 
@@ -33,7 +33,9 @@ _CSS_AT = re.compile(r" at (\d+):(\d+)")  # tagged PDF, document title displayed
 
 
 class ManuscriptFetcher(weasyprint.urls.URLFetcher):
-    """Fetch only data: URLs and files inside the allowed folders; never the network."""
+    """Fetch only data: URLs and files inside the allowed folders; never the network.
+
+    SVG images have their text set in our fonts (`fonts.svg_with_our_fonts`)."""
 
     def __init__(self, roots: list[Path]):
         super().__init__(allowed_protocols={"file", "data"})
@@ -44,7 +46,16 @@ class ManuscriptFetcher(weasyprint.urls.URLFetcher):
             path = Path(url2pathname(urlsplit(url).path)).resolve()
             if not any(path.is_relative_to(root) for root in self.roots):
                 raise ValueError(f"refusing to read {path}: outside the manuscript, styles and fonts")
-        return super().fetch(url, headers)
+        response = super().fetch(url, headers)
+        if response.headers.get_content_type() != "image/svg+xml":
+            return response
+        data = response.read()
+        response.close()
+        try:
+            data = svg_with_our_fonts(data.decode("utf-8")).encode("utf-8")
+        except UnicodeDecodeError:  # not UTF-8 (or compressed): left as it is
+            pass
+        return weasyprint.urls.URLFetcherResponse(response.url, data, response.headers, response.status)
 
 
 @contextlib.contextmanager
@@ -64,7 +75,8 @@ def _collect_warnings(diagnostics: Diagnostics, options: Options) -> Iterator[No
             if origin:  # the <style> text starts with a newline, so CSS line 1 is its line 2
                 where = Location(_shown(origin[0]), origin[1])
                 message = message[: match.start()] + message[match.end():]
-            diagnostics.warning(where, f"renderer: {message}")
+            if Diagnostic("warning", where, f"renderer: {message}") not in diagnostics.items:  # once, not per page
+                diagnostics.warning(where, f"renderer: {message}")
 
     logger = logging.getLogger("weasyprint")
     handler = Handler(logging.WARNING)
@@ -121,9 +133,14 @@ def page_labels(count: int, start: int) -> list[str]:
     return [roman(index + 1) if index < start else str(index - start + 1) for index in range(count)]
 
 
-def finish(document: weasyprint.Document, manuscript: Manuscript) -> bytes:
-    """Write the PDF with WeasyPrint, then add page labels and metadata with pypdf."""
-    pdf = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
+def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: Diagnostics | None = None,
+           options: Options = Options()) -> bytes:
+    """Write the PDF with WeasyPrint, then add page labels and metadata with pypdf.
+
+    WeasyPrint warns while writing too (fonts it cannot embed or subset): like those
+    of `render`, they become diagnostics."""
+    with _collect_warnings(diagnostics, options) if diagnostics else contextlib.nullcontext():
+        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
     # Incremental: pypdf appends the few changed objects instead of rewriting the file.
     writer = PdfWriter(io.BytesIO(pdf), incremental=True)
 

@@ -131,7 +131,7 @@ def test_fonts_are_embedded_subset_and_only_ours(built):
     assert rows
     for row in rows:
         assert row["emb"] == "yes" and row["sub"] == "yes", row
-        assert re.match(r"[A-Z]{6}\+Source-(Serif|Sans)-Pro", row["name"]), f"fallback font {row['name']}"
+        assert re.match(r"[A-Z]{6}\+(Source-(Serif|Sans|Code)-Pro|Noto-|Inter)", row["name"]), f"fallback font {row['name']}"
 
 
 def test_sample_is_a_long_report(sample):
