@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as etree
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".svg": "SVG"}
 MAX_PIXELS = 50_000_000  # 50 megapixels: larger is a scan, not a figure, and exhausts memory in layout
@@ -39,6 +39,8 @@ def inspect(path: Path) -> ImageInfo:
         raise ImageProblem("is an empty file (0 bytes)")
     if expected == "SVG":
         return _svg(path)
+    # WeasyPrint sets LOAD_TRUNCATED_IMAGES for the whole process once imported; a check must not.
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -56,6 +58,8 @@ def inspect(path: Path) -> ImageInfo:
                            "scale it down") from None
     except Exception as exc:  # Pillow raises many types for bad bytes
         raise ImageProblem(f"cannot be read as an image ({_reason(exc)})") from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
     if found != expected:
         right = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}.get(found or "", "")
         advice = f": rename it to {path.stem}{right}" if found in ("PNG", "JPEG") else ": save it as PNG or JPEG"
