@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from .diagnostics import BuildReportError, Diagnostics
+from .markdown.lines import fence_step
 from .model import Location
 from .scaffold import require_empty
 from .text import slugify
@@ -46,7 +47,6 @@ SKIP_DIRS = {"node_modules", "_site", "_includes", "_layouts", "__pycache__"}
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.DOTALL)
-FENCE = re.compile(r"^[ \t>]*(`{3,}|~{3,})")
 ATX = re.compile(r"^(#{1,6})(?!#)[ \t]*(.*?)[ \t#]*$")  # as Python-Markdown: no space needed
 SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 EXPLICIT_ID = re.compile(r"\{:?[ \t]*#([^\s}]+)[^}\n]*\}")
@@ -391,15 +391,10 @@ class _Importer:
             if SNIPPET.match(line) and include is None:
                 self.warn(page.rel, number, f"snippet '{_short(line.strip())}' is not carried over: copy the file "
                                             "into the manuscript and give its path from the manuscript folder")
-            opening = FENCE.match(line)
-            if fence:
-                if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence) \
-                        and not line[opening.end():].strip():
-                    fence = ""
-                continue
-            if opening and not in_comment:
-                fence = opening.group(1)
-                continue
+            if fence or not in_comment:
+                fence, fenced = fence_step(fence, line)
+                if fenced:
+                    continue
             masked, after = _mask(line, in_comment)
             self._check_syntax(page, masked, number)
             at = (page, number)
@@ -687,17 +682,9 @@ def _prose_lines(lines: list[str], start: int):
     """(index, line) of the lines outside fenced code."""
     fence = ""
     for index in range(start, len(lines)):
-        line = lines[index]
-        opening = FENCE.match(line)
-        if fence:
-            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence) \
-                    and not line[opening.end():].strip():
-                fence = ""
-            continue
-        if opening:
-            fence = opening.group(1)
-            continue
-        yield index, line
+        fence, fenced = fence_step(fence, lines[index])
+        if not fenced:
+            yield index, lines[index]
 
 
 def _paragraph_line(line: str) -> bool:

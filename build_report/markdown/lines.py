@@ -34,6 +34,17 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 _BLANK = re.compile(r"^[\s>]*$")
 _ADMONITION_TITLE = re.compile(r'^(\s*!!!\s+[\w-]+(?:\s+[\w-]+)*\s+")')
 
+def fence_step(fence: str, line: str) -> tuple[str, bool]:
+    """Fenced code, one line at a time: (the fence open after `line`, whether `line` is
+    code or a fence line). A fence closes with the same character, at least as long."""
+    opening = _FENCE.match(line)
+    if fence:
+        closes = opening and opening.group("fence")[0] == fence[0] and len(opening.group("fence")) >= len(fence) \
+            and not line[opening.end():].strip()
+        return ("" if closes else fence), True
+    return (opening.group("fence"), True) if opening else ("", False)
+
+
 BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "td", "th", "dt", "dd", "pre"}
 
 
@@ -52,17 +63,10 @@ def mark(lines: list[str], first_line: int = 1, block_tags: frozenset[str] = fro
     previous = ""
     for index, line in enumerate(lines):
         number = numbers[index] if numbers else first_line + index
-        opening = _FENCE.match(line)
-        if fence:
-            if opening and opening.group("fence")[0] == fence[0] and len(opening.group("fence")) >= len(fence) \
-                    and not line[opening.end():].strip():
-                fence = ""
-            out.append(line)
-            previous = line
-            continue
-        if opening:
-            fence = opening.group("fence")
-            if fences is not None:
+        was_open = bool(fence)
+        fence, fenced = fence_step(fence, line)
+        if fenced:
+            if not was_open and fences is not None:
                 fences.append(number)
             out.append(line)
             previous = line
