@@ -102,4 +102,5 @@ def _length(value: str | None) -> float:
 
 def _reason(exc: Exception) -> str:
     text = str(exc).strip() or type(exc).__name__
-    return text.split(" (")[0] if "cannot identify image file" in text else text
+    # Pillow names the file by its absolute path; the diagnostic already names it as written.
+    return "not a format Pillow knows" if "cannot identify image file" in text else text
