@@ -1,4 +1,4 @@
-# build_report: `make pdf` builds the sample report; `make test` runs the tests.
+# build_report: `make pdf` builds the sample report; `make test` runs the linters, then the tests.
 # Both create .venv first when it is missing. MANUSCRIPT=path builds another report.
 
 MANUSCRIPT ?= manuscript
@@ -19,7 +19,7 @@ SOURCES := $(MANUSCRIPT)/report.yaml $(wildcard $(MANUSCRIPT)/*.yaml $(MANUSCRIP
 CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templates/* styles/*.css) pyproject.toml
 DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
 
-.PHONY: all pdf html epub draft diff watch linkcheck test check-epub clean install
+.PHONY: all pdf html epub draft diff watch linkcheck lint test check-epub clean install
 
 all: pdf epub
 pdf: $(OUT).pdf
@@ -59,7 +59,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-test: $(VENV)/.installed
+# ruff and mypy, configured in pyproject.toml. `make test` runs it first, so CI enforces it.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check build_report tests bench
+	$(BIN)/mypy build_report
+
+test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The EPUB's validators, as the tests run them: epubcheck (no errors, no warnings) and
@@ -69,4 +74,4 @@ check-epub: $(OUT).epub
 	$(BIN)/python tests/ace.py $(OUT).epub
 
 clean:
-	rm -rf $(BUILD) .pytest_cache
+	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache

@@ -24,10 +24,10 @@ from __future__ import annotations
 import functools
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 TEXT, DISPLAY, MONO = "Source Serif Pro", "Source Sans Pro", "Source Code Pro"
 MAIN = (TEXT, DISPLAY, MONO)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,9 @@ from .model import Location
 from .scaffold import require_empty
 from .text import slugify
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10: book.toml is not read (title, src folder default)
+else:  # Python 3.10: book.toml is not read (title, src folder default)
     tomllib = None
 
 BUILD_IMAGES = {".png", ".jpg", ".jpeg", ".svg"}
@@ -294,7 +295,8 @@ class _Importer:
             text = source.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             text = source.read_bytes().decode("utf-8", errors="replace")
-            self.warn(rel, 0, "not UTF-8 text: unreadable bytes were replaced by \ufffd; save it as UTF-8 and import again")
+            self.warn(rel, 0, "not UTF-8 text: unreadable bytes were replaced by \ufffd; "
+                              "save it as UTF-8 and import again")
         page.text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
         self.pages.append(page)
         self.by_source[source] = page
@@ -402,11 +404,7 @@ class _Importer:
             if definition:
                 line = self._reference(at, line, definition)
             else:
-                line = _sub(IMAGE, line, in_comment, lambda groups, start, at=at, line=line:
-                            self._image(at, groups, line, start))
-                line = _sub(LINK, line, in_comment, lambda groups, start, at=at: self._link(at, groups))
-                line = _sub(HTML_IMG, line, in_comment, lambda groups, start, at=at: self._html_image(at, groups[0]))
-                line = _sub(HTML_HREF, line, in_comment, lambda groups, start, at=at: self._html_link(at, groups))
+                line = self._rewrite_links(at, line, in_comment)
             in_comment = after
             lines[index] = line
         if not page.has_fm_title and not page.heading:
@@ -417,20 +415,27 @@ class _Importer:
                 lines[:0] = ["---", title.rstrip("\n"), "---"]
         return "\n".join(lines)
 
+    def _rewrite_links(self, at: tuple[Page, int], line: str, in_comment: bool) -> str:
+        """The images, links, <img> and <a href> of one line, outside code, rewritten for the manuscript."""
+        text = _sub(IMAGE, line, in_comment, lambda groups, start: self._image(at, groups, line, start))
+        text = _sub(LINK, text, in_comment, lambda groups, start: self._link(at, groups))
+        text = _sub(HTML_IMG, text, in_comment, lambda groups, start: self._html_image(at, groups[0]))
+        return _sub(HTML_HREF, text, in_comment, lambda groups, start: self._html_link(at, groups))
+
     def _include(self, page: Page, number: int, line: str) -> str | None:
         """An include line (`--8<-- "file"`, mdBook `{{#include file}}`) rewritten to copy its file, or None.
 
         The file keeps its path from SRC in the manuscript (snippets are relative to the
         manuscript folder); a file that is missing or outside SRC drops the line."""
         snippet, mdbook = SNIPPET_LINE.match(line), MDBOOK_INCLUDE.match(line)
-        if not snippet and not mdbook:
-            return None
         if snippet:
             indent, written = snippet.group(1), snippet.group(3)
             candidates = [self.root / written, self.docs / written]  # pymdownx's base_path: where mkdocs runs
-        else:
+        elif mdbook:
             indent, written = mdbook.group(1), mdbook.group(2)
             candidates = [(self.root / page.rel).parent / written]
+        else:
+            return None
         for candidate in candidates:
             source = self.inside(Path(os.path.normpath(candidate)))
             if source is None:
@@ -617,7 +622,7 @@ class _Importer:
         def replace(match: re.Match) -> str:
             return self.tokens[match.group(0)]
 
-        for page, text in zip(self.pages, texts):
+        for page, text in zip(self.pages, texts, strict=True):
             (chapters / page.name).write_text(re.sub(f"{MASK}\\d+{MASK}", replace, text), encoding="utf-8")
         for source, rel in self.includes.items():
             (self.dest / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -45,8 +45,8 @@ have no `PageStart`; their labels are listed in `PageMap.skipped`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 from xml.etree import ElementTree as etree
 
 import weasyprint
@@ -98,7 +98,9 @@ def page_map(document: weasyprint.Document, manuscript: Manuscript) -> PageMap:
     labels = page_labels(len(document.pages), body_start(document, manuscript))
     parents = _parents(document)
     seen_headers: set = set()
-    starts, skipped, earlier = [], [], []
+    starts: list[PageStart] = []
+    skipped: list[str] = []  # labels
+    earlier: list[_Leaf] = []  # the leaves of the pages before this one
     for index, page in enumerate(document.pages):
         headers: set = set()
         leaves = list(_leaves(page._page_box, seen_headers, headers))

@@ -29,7 +29,7 @@ def test_html_is_self_contained_and_renders_to_the_same_pages(tmp_path: Path, mi
     shutil.move(html, moved)
     alone = PdfReader(__import__("io").BytesIO(weasyprint.HTML(filename=str(moved)).write_pdf()))
     assert len(alone.pages) == len(mini.reader.pages)
-    for ours, theirs in zip(mini.reader.pages, alone.pages):
+    for ours, theirs in zip(mini.reader.pages, alone.pages, strict=True):
         assert ours.extract_text() == theirs.extract_text()
 
 
@@ -113,9 +113,11 @@ def test_numbering_of_chapters_sections_figures_and_tables(tmp_path: Path) -> No
             handle.write(figure)
     (root / "chapters" / "00-note.md").write_text("---\nkind: front\n---\n# A note\n" + figure)
     report = root / "report.yaml"
-    report.write_text(report.read_text().replace("  - chapters/01-first.md", "  - chapters/00-note.md\n  - chapters/01-first.md"))
+    report.write_text(report.read_text().replace("  - chapters/01-first.md",
+                                                 "  - chapters/00-note.md\n  - chapters/01-first.md"))
     manuscript = load(root, Diagnostics())
-    numbers = {c.id: ([x.number for x in c.captions], c.label, [h.number for h in c.headings]) for c in manuscript.chapters}
+    numbers = {c.id: ([x.number for x in c.captions], c.label, [h.number for h in c.headings])
+               for c in manuscript.chapters}
     assert numbers == {
         "summary": (["1"], "", []),
         "note": (["2"], "", []),  # front matter counts on across front chapters
@@ -139,6 +141,7 @@ def test_css_warnings_point_at_the_styles_file_and_line(tmp_path: Path) -> None:
     code = main(["pdf", str(MINI), "-o", str(tmp_path / "x.pdf"), "--styles", str(styles)], stderr=err)
     assert code == 0
     assert f"{styles}/tokens.css:10: warning: renderer: Ignored `colr: red`, unknown property." in err.getvalue()
-    assert f"{styles}/print.css:{bad_line}: warning: renderer: Ignored `font-weight: heavy`, invalid value." in err.getvalue()
+    assert (f"{styles}/print.css:{bad_line}: warning: renderer: Ignored `font-weight: heavy`, invalid value."
+            in err.getvalue())
     assert main(["pdf", str(MINI), "-o", str(tmp_path / "y.pdf"), "--styles", str(styles), "--strict"],
                 stderr=__import__("io").StringIO()) == 2

@@ -190,7 +190,7 @@ def test_toc_nests_sections_under_chapters(book):
     tree = toc_tree(book.nav("toc").find("x:ol", NS))
     chapters = all_chapters(book.manuscript)
     assert [href for href, _ in tree] == [f"text/{c.id}.xhtml" for c in chapters]
-    for (href, sections), chapter in zip(tree, chapters):
+    for (href, sections), chapter in zip(tree, chapters, strict=True):
         assert [h for h, _ in sections] == [f"{href}#{h.id}" for h in chapter.headings if h.level == 2]
         subsections = [h for _, subs in sections for h, _ in subs]
         assert subsections == [f"{href}#{h.id}" for h in chapter.headings if h.level == 3]
@@ -262,7 +262,7 @@ def test_page_markers_start_their_pdf_page(book):
 def test_sample_has_markers_inside_paragraphs(sample_book):
     """Pages that begin mid-paragraph get their marker at the first whole word of the page."""
     inside = [href for _, href in page_list(sample_book)
-              if re.search(r'[a-z,] <span epub:type="pagebreak"[^>]*id="%s"' % href.partition("#")[2],
+              if re.search(rf'[a-z,] <span epub:type="pagebreak"[^>]*id="{href.partition("#")[2]}"',
                            sample_book.text("EPUB/" + href.partition("#")[0]))]
     assert len(inside) >= 3
 

@@ -172,9 +172,9 @@ def test_missing_glyph_is_a_warning_at_its_first_line(tmp_path):
     expected = (f"chapters/02-second.md:{line}: warning: no font has a glyph for '\U00013000' "
                 "(U+13000 EGYPTIAN HIEROGLYPH A001); it would print as an empty box")
     assert code == 0, err
-    assert [l for l in err.splitlines() if "no font has a glyph" in l] == [expected]
+    assert [line for line in err.splitlines() if "no font has a glyph" in line] == [expected]
     # WeasyPrint's own warning, logged while the PDF is written, is collected too (once).
-    assert len([l for l in err.splitlines() if "renderer: .notdef glyph rendered" in l]) == 1, err
+    assert len([line for line in err.splitlines() if "renderer: .notdef glyph rendered" in line]) == 1, err
 
 
 def test_missing_glyph_fails_a_strict_build(tmp_path):

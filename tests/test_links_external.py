@@ -18,12 +18,12 @@ from typing import Any
 from xml.etree import ElementTree as etree
 
 import pytest
-from linkserver import InFlight, LinkServer, by_method, endless, page, redirect, reply, sequence, slow
 
 from build_report import __version__
 from build_report.links import LinkPolicy, LinkResult, Status, check_links, exit_code, render_report
 from build_report.links.probe import parse_retry_after
 from build_report.model import Link, Location
+from linkserver import InFlight, LinkServer, by_method, endless, page, redirect, reply, sequence, slow
 
 FAST = {"timeout": 2, "retries": 2, "retry_delay": 0.01}
 

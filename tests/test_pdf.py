@@ -131,7 +131,8 @@ def test_fonts_are_embedded_subset_and_only_ours(built):
     assert rows
     for row in rows:
         assert row["emb"] == "yes" and row["sub"] == "yes", row
-        assert re.match(r"[A-Z]{6}\+(Source-(Serif|Sans|Code)-Pro|Noto-|Inter)", row["name"]), f"fallback font {row['name']}"
+        assert re.match(r"[A-Z]{6}\+(Source-(Serif|Sans|Code)-Pro|Noto-|Inter)", row["name"]), \
+            f"fallback font {row['name']}"
 
 
 def test_sample_is_a_long_report(sample):
@@ -171,5 +172,6 @@ def test_nothing_overflows_the_page(built, tmp_path):
         for match in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">', page):
             x0, y0, x1, y1 = map(float, match.groups())
             words += 1
-            assert 40 < x0 and x1 < width - 40 and 20 < y0 and y1 < height - 20, f"page {number}: word at {match.groups()}"
+            assert 40 < x0 and x1 < width - 40 and 20 < y0 and y1 < height - 20, \
+                f"page {number}: word at {match.groups()}"
     assert words > 100

@@ -145,7 +145,7 @@ def test_import(tmp_path: Path, name: str) -> None:
     errors = [line for line in err.splitlines() if ": error: " in line or line.startswith("build-report: error")]
     assert code == expect.get("build_exit", 0), err
     assert len(errors) == len(expect.get("build_errors", [])), err
-    for line, prefix in zip(errors, expect.get("build_errors", [])):
+    for line, prefix in zip(errors, expect.get("build_errors", []), strict=True):
         assert line.startswith(prefix), err
 
 

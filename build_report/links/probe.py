@@ -207,7 +207,7 @@ class Prober:
             try:
                 url = urldefrag(urljoin(url, response.location)).url
             except ValueError:  # e.g. an unparsable [IPv6] host
-                raise Failure(f"redirect to an invalid URL: {response.location}", url, code=response.status)
+                raise Failure(f"redirect to an invalid URL: {response.location}", url, code=response.status) from None
             if any(earlier.url == url for earlier in chain):
                 raise Failure("redirect loop", url, code=response.status)
             if len(chain) > self.policy.max_redirects:

@@ -59,7 +59,8 @@ def main() -> None:
     icon("done", "#00703c", lambda p: p.line([(4, 8), (7, 11), (12, 5)], fill="white", width=2))
     icon("progress", "#1d70b8", lambda p: p.pieslice((3, 3, 12, 12), -90, 90, fill="white"))
     icon("blocked", "#d4351c", lambda p: p.line([(4, 8), (11, 8)], fill="white", width=3))
-    icon("info", "#505a5f", lambda p: (p.rectangle((7, 7, 8, 12), fill="white"), p.point([(7, 4), (8, 4)], fill="white")))
+    icon("info", "#505a5f", lambda p: (p.rectangle((7, 7, 8, 12), fill="white"),
+                                       p.point([(7, 4), (8, 4)], fill="white")))
     divider = Image.new("RGB", (600, 8), "white")
     ImageDraw.Draw(divider).rectangle((0, 3, 599, 4), fill=(29, 112, 184))
     divider.save(IMAGES / "divider.png", optimize=True)
