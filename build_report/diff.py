@@ -21,7 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from .diagnostics import BuildReportError
+from . import confine
+from .config import read_source, read_yaml
+from .diagnostics import BuildReportError, Diagnostics
 from .manuscript import FRONT_MATTER
 from .model import Manuscript
 
@@ -37,27 +39,37 @@ class GitError(BuildReportError):
 
 
 def old_manuscript(root: Path, ref: str, into: Path) -> Path:
-    """Extract the manuscript folder as it was at `ref` into `into`; returns its path there."""
+    """Extract the manuscript folder as it was at `ref` into `into`; returns its path there.
+
+    REF is a user's value: git gets it only after `--end-of-options`, so `--output=FILE` is a
+    ref name and never an option, and `git archive` gets the commit it was verified to name."""
     root = root.resolve()
-    top = _git(root, "rev-parse", "--show-toplevel").strip()
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None:
+        raise GitError("the manuscript folder is not in a git repository: diff compares it with a git commit")
+    commit = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if commit is None:
+        raise GitError(f"'{ref}' is not a commit, tag or branch in this repository")
     rel = root.relative_to(Path(top).resolve()).as_posix()
-    archive = subprocess.run(["git", "-C", top, "archive", "--format=tar", ref, "--", rel or "."],
+    archive = subprocess.run(["git", "-C", top, "archive", "--format=tar", "--end-of-options", commit, rel or "."],
                              capture_output=True)
     if archive.returncode:
-        raise GitError(f"cannot read the manuscript at '{ref}': {archive.stderr.decode().strip()}")
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        if hasattr(tarfile, "data_filter"):  # Python 3.10.12+: refuse links and paths outside `into`
-            tar.extractall(into, filter="data")
-        else:
-            tar.extractall(into)
+        raise GitError(f"cannot read the manuscript at '{ref}': {archive.stderr.decode(errors='replace').strip()}")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            if hasattr(tarfile, "data_filter"):  # Python 3.10.12+: refuse links and paths outside `into`
+                tar.extractall(into, filter="data")
+            else:
+                tar.extractall(into)
+    except tarfile.TarError as exc:  # a symlink out of the folder, say
+        raise GitError(f"cannot read the manuscript at '{ref}': {exc}") from exc
     return into / rel if rel else into
 
 
-def _git(folder: Path, *args: str) -> str:
+def _git(folder: Path, *args: str) -> str | None:
+    """git's output, stripped, or None when it fails."""
     result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True)
-    if result.returncode:
-        raise GitError(f"git {' '.join(args)}: {result.stderr.strip() or 'failed'}")
-    return result.stdout
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
 def annotate(old: str, new: str) -> str:
@@ -91,7 +103,8 @@ def _wrap(sign: str, tokens: list[str]) -> str:
         if not part.strip():
             out.append(part)
             continue
-        lead = _BLOCK_PREFIX.match(part).group(1) if "\n" in text or not out else ""
+        prefix = _BLOCK_PREFIX.match(part)  # always matches: every part of it is optional
+        lead = prefix.group(1) if prefix and ("\n" in text or not out) else ""
         lead = lead or part[: len(part) - len(part.lstrip())]
         core = part[len(lead):]
         trail = core[len(core.rstrip()):]
@@ -112,19 +125,22 @@ class Changes:
     changed: list[str] = field(default_factory=list)
 
 
-def annotated_copy(old_root: Path, new_root: Path, into: Path) -> Changes:
-    """A copy of the new manuscript with review marks for every change since the old one."""
+def annotated_copy(old_root: Path, new_root: Path, into: Path, ref: str) -> Changes:
+    """A copy of the new manuscript with review marks for every change since the old one (at `ref`).
+
+    The new manuscript has been loaded without errors; the old one is only read, and what
+    cannot be read there is an error naming `ref`. Texts are compared as the build reads
+    them (UTF-8, LF line endings, no BOM)."""
     shutil.copytree(new_root, into)
-    old_report = yaml.safe_load((old_root / "report.yaml").read_text(encoding="utf-8")) or {}
-    new_report = yaml.safe_load((new_root / "report.yaml").read_text(encoding="utf-8")) or {}
-    old_list, new_list = list(old_report.get("chapters") or []), list(new_report.get("chapters") or [])
+    new_report = yaml.safe_load(_read(new_root, "report.yaml", None)) or {}
+    old_list, new_list = _old_chapters(old_root, ref), list(new_report.get("chapters") or [])
     changes = Changes()
     for path in new_list:
         if path not in old_list:
             changes.added.append(path)
             continue
-        old_text = (old_root / path).read_text(encoding="utf-8") if (old_root / path).is_file() else ""
-        new_text = (new_root / path).read_text(encoding="utf-8")
+        old_text = _read(old_root, path, ref) if (old_root / path).is_file() else ""
+        new_text = _read(new_root, path, None)
         if old_text != new_text:
             (into / path).write_text(annotate(old_text, new_text), encoding="utf-8")
             changes.changed.append(path)
@@ -143,16 +159,51 @@ def annotated_copy(old_root: Path, new_root: Path, into: Path) -> Changes:
         merged.insert(merged.index(previous) + 1 if previous else 0, path)
         target = into / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(old_root / path, target)
+        target.write_text(_read(old_root, path, ref), encoding="utf-8")
     new_report["chapters"] = merged
     (into / "report.yaml").write_text(yaml.safe_dump(new_report, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return changes
+
+
+def _old_chapters(old_root: Path, ref: str) -> list[str]:
+    """The chapter list of report.yaml at `ref`."""
+    problems = Diagnostics()
+    data = read_yaml(old_root, "report.yaml", problems)
+    chapters = data.get("chapters") if isinstance(data, dict) else None
+    if problems.errors:
+        raise _unreadable(ref, problems)
+    if not isinstance(chapters, list) or not all(isinstance(path, str) for path in chapters):
+        raise GitError(f"report.yaml at '{ref}' has no list of chapters: it cannot be compared with")
+    for path in chapters:
+        try:
+            confine.inside(old_root, path)
+        except confine.Outside as reason:
+            raise GitError(f"report.yaml at '{ref}': chapter '{path}' {reason}") from None
+    return chapters
+
+
+def _read(root: Path, path: str, ref: str | None) -> str:
+    """A manuscript file's text as the build reads it; `ref` names the commit an old file is from."""
+    problems = Diagnostics()
+    text = read_source(root / path, path, problems)
+    if text is None:
+        raise _unreadable(ref, problems)
+    return text
+
+
+def _unreadable(ref: str | None, problems: Diagnostics) -> GitError:
+    """The first problem as one message: 'report.yaml at 'v1', line 3: invalid YAML: ...'."""
+    first = problems.errors[0]
+    where = first.location.path + (f" at '{ref}'" if ref else "")
+    return GitError(f"{where}{f', line {first.location.line}' if first.location.line else ''}: {first.message}")
 
 
 def summary_html(manuscript: Manuscript, changes: Changes, ref: str) -> str:
     """The front page: per chapter, what happened and a link to each change."""
     rows = []
     for chapter in manuscript.chapters:
+        if chapter.body is None:  # not parsed: nothing to show
+            continue
         marks = [e for e in chapter.body.iter() if e.tag in ("ins", "del") and "critic" in e.get("class", "")]
         status = ("added" if chapter.path in changes.added else "removed" if chapter.path in changes.removed
                   else "moved" if chapter.path in changes.moved else "changed" if marks else "")
@@ -169,5 +220,6 @@ def summary_html(manuscript: Manuscript, changes: Changes, ref: str) -> str:
             "<p>Insertions are underlined in green, deletions struck through in red, and a bar in the "
             "margin marks every changed block. Each number below links to one change.</p>"
             "<table><thead><tr><th scope=\"col\">Chapter</th><th scope=\"col\">Status</th>"
-            "<th scope=\"col\">Insertions</th><th scope=\"col\">Deletions</th><th scope=\"col\">Changes</th></tr></thead>"
+            "<th scope=\"col\">Insertions</th><th scope=\"col\">Deletions</th>"
+            "<th scope=\"col\">Changes</th></tr></thead>"
             f"<tbody>{body}</tbody></table>")

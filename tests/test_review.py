@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from build_report import build
 from build_report.cli import main
-from build_report.review import resolve_marks
+from build_report.diagnostics import Diagnostics
+from build_report.review import Refused, resolve_marks, rewrite_chapters, scan_marks
 
 MINI = Path(__file__).parent / "data" / "mini"
-MARKED = "\nA sentence with {++an insertion++}, {--a deletion--}, {~~old~>new~~} words, {==a highlight==}{>>Check the figure<<}.\n"
+MARKED = ("\nA sentence with {++an insertion++}, {--a deletion--}, {~~old~>new~~} words, "
+          "{==a highlight==}{>>Check the figure<<}.\n")
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -107,6 +110,11 @@ def test_accept_and_reject_rewrite_the_manuscript(tmp_path: Path, accept: bool, 
     ("a {~~b~>c~~} d", "a c d", "a b d"),
     ("a {==b==}{>>note<<} c", "a b c", "a b c"),
     ("{++two\nlines++}", "two\nlines", ""),
+    ("{++two\r\nlines++}\r\n", "two\r\nlines\r\n", "\r\n"),
+    # A half-open comment is left alone: only the real comment, two paragraphs on, goes.
+    ("a {>> b\n\n## H\n\nc {>>x<<} d", "a {>> b\n\n## H\n\nc  d", "a {>> b\n\n## H\n\nc  d"),
+    ("---\ntitle: {++not a mark++}\n---\nText {++b++}.", "---\ntitle: {++not a mark++}\n---\nText b.",
+     "---\ntitle: {++not a mark++}\n---\nText ."),
 ])
 def test_resolve_marks(text: str, accepted: str, rejected: str) -> None:
     assert resolve_marks(text, accept=True) == accepted
@@ -211,3 +219,210 @@ def test_diff_notes_a_moved_chapter_and_an_added_one(repo: Path, tmp_path: Path)
     assert re.search(r"Chapter \d, The (first|second) chapter moved", front)
     assert "A new chapter added" in front
     assert "changed" not in front.split("Changes", 1)[1]  # no text changed in any chapter
+
+
+# -- The one scanner of review marks (DL-1) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, marks, unbalanced", [
+    ("a {++b++} {--c--} {~~d~>e~~} {==f==}{>>g<<}", ["{++", "{--", "{~~", "{==", "{>>"], []),
+    ("{++two\nlines++}", ["{++"], []),  # within a paragraph a mark may span lines
+    ("{>> half-open\n\n## Heading\n\nText {>>real<<}.", ["{>>"], ["1: '{>>' (no closing '<<}' in its paragraph)"]),
+    ("{++across\n\na blank line++}", [], ["1: '{++' (no closing '++}' in its paragraph)",
+                                          "3: '++}' (no opening '{++')"]),
+    ("{==into\n## a heading==}", [], ["1: '{==' (no closing '==}' in its paragraph)", "2: '==}' (no opening '{==')"]),
+    ("## a {++heading\nand the next line++}", [], ["1: '{++' (no closing '++}' in its paragraph)",
+                                                  "2: '++}' (no opening '{++')"]),
+    ("> {--in a quote\n>\n> across its blank line--}", [], ["1: '{--' (no closing '--}' in its paragraph)",
+                                                           "3: '--}' (no opening '{--')"]),
+    ("a {>>b {>>c<<} d", ["{>>"], ["1: '{>>' (another mark opens before its closing '<<}')"]),
+    ("stray <<} and ~~}", [], ["1: '<<}' (no opening '{>>')", "1: '~~}' (no opening '{~~')"]),
+    ("{~~no arrow~~}", [], ["1: '{~~' (no '~>' between the old and the new text)"]),
+    ("line 1\r\nline 2 {++\r\n\r\n++}", [], ["2: '{++' (no closing '++}' in its paragraph)",
+                                             "4: '++}' (no opening '{++')"]),
+])
+def test_scan_marks(text: str, marks: list[str], unbalanced: list[str]) -> None:
+    found = scan_marks(text)
+    assert [mark.opener for mark in found.marks] == marks
+    assert [f"{u.line}: {str(u).removeprefix('unbalanced review mark ')}" for u in found.unbalanced] == unbalanced
+
+
+def test_scan_marks_is_linear_on_hostile_input() -> None:
+    import time
+
+    start = time.perf_counter()
+    for text in ("{++ " * 200_000, "{>>x " * 100_000 + "<<}", "{~~" * 200_000 + "~>"):
+        scan_marks(text)
+    assert time.perf_counter() - start < 10  # quadratic would take hours
+
+
+def marked_copy(tmp_path: Path, text: str, name: str = "02-second.md") -> tuple[Path, Path]:
+    root = tmp_path / "m"
+    shutil.copytree(MINI, root)
+    chapter = root / "chapters" / name
+    chapter.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return root, chapter
+
+
+HALF_OPEN = ("# The second chapter\n\nAs we saw in [](01-first.md#what-changed), things {>>ask Sam changed.\n\n"
+             "## A section\n\nA paragraph.\n\nAnother one{>>a real comment<<}.\n")
+
+
+@pytest.mark.parametrize("verb", ["accept", "reject"])
+def test_accept_and_reject_refuse_a_half_open_mark_and_rewrite_nothing(tmp_path: Path, verb: str) -> None:
+    root, chapter = marked_copy(tmp_path, HALF_OPEN)
+    (root / "chapters" / "01-first.md").write_text((MINI / "chapters" / "01-first.md").read_text() + MARKED)
+    before = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
+    code, out = run(verb, str(root))
+    assert code == 2
+    assert out.splitlines() == [
+        f"build-report: error: {verb}: nothing was rewritten (fix the problems reported, then run it again)",
+        "chapters/02-second.md:3: error: unbalanced review mark '{>>' (no closing '<<}' in its paragraph)"]
+    assert {path: path.read_bytes() for path in root.rglob("*") if path.is_file()} == before  # no .bak either
+
+
+def test_the_draft_shows_the_headings_after_a_half_open_comment(tmp_path: Path) -> None:
+    root, _ = marked_copy(tmp_path, HALF_OPEN)
+    out = tmp_path / "draft.pdf"
+    code, printed = run("draft", str(root), "--chapter", "2", "-o", str(out))
+    assert code == 0
+    assert printed.count("unbalanced review mark") == 1
+    assert "chapters/02-second.md:3: warning: unbalanced review mark '{>>' (no closing '<<}' in its paragraph)" \
+        in printed
+    text = " ".join(pages_text(out))
+    assert "A section" in text and "A paragraph." in text  # not swallowed into a comment
+    assert "Review comments C1 a real comment" in text
+
+
+# -- Backups, line endings, modes and symlinks (DL-2) ----------------------------------------------
+
+
+def test_every_run_keeps_a_new_numbered_backup(tmp_path: Path) -> None:
+    versions = ["First {++one++}.\n", "Second {--two--}.\n", "Third {~~three~>3~~}.\n"]
+    root, chapter = marked_copy(tmp_path, "# The second chapter\n\n" + versions[0])
+    for number, verb in enumerate(["accept", "reject", "accept"]):
+        if number:
+            chapter.write_text("# The second chapter\n\n" + versions[number])
+        code, out = run(verb, str(root), "--chapter", "2")
+        backup = "chapters/02-second.md.bak" + (f".{number}" if number else "")
+        assert code == 0 and out.splitlines() == [
+            f"chapters/02-second.md: {verb}ed 1 review mark (previous text in {backup})"]
+    for number, text in enumerate(versions):
+        backup = root / "chapters" / ("02-second.md.bak" + (f".{number}" if number else ""))
+        assert backup.read_text() == "# The second chapter\n\n" + text
+    assert chapter.read_text().endswith("Third 3.\n")
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o755, 0o640])
+def test_accept_keeps_bom_crlf_and_mode(tmp_path: Path, mode: int) -> None:
+    front = "\ufeff---\r\nkind: chapter\r\n---\r\n# Second\r\n\r\n"
+    original = front + "A {++new++} line\r\nand {--old\r\ntext--} here.\r\n"
+    root, chapter = marked_copy(tmp_path, original.encode("utf-8"))
+    chapter.chmod(mode)
+    assert run("accept", str(root))[0] == 0
+    assert chapter.read_bytes() == (front + "A new line\r\nand  here.\r\n").encode("utf-8")
+    assert chapter.stat().st_mode & 0o7777 == mode
+    backup = root / "chapters" / "02-second.md.bak"
+    assert backup.read_bytes() == original.encode("utf-8") and backup.stat().st_mode & 0o7777 == mode
+    assert [p.name for p in chapter.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_chapter_that_is_a_symlink_stays_one(tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    shutil.copytree(MINI, root)
+    shared = root / "shared" / "second.md"
+    shared.parent.mkdir()
+    shared.write_text("# The second chapter\n\nThings {~~changed~>moved~~}.\n")
+    link = root / "chapters" / "02-second.md"
+    link.unlink()
+    link.symlink_to("../shared/second.md")
+    code, out = run("reject", str(root))
+    assert code == 0, out
+    assert link.is_symlink() and str(link.readlink()) == "../shared/second.md"
+    assert shared.read_text() == "# The second chapter\n\nThings changed.\n"
+    assert (root / "shared" / "second.md.bak").read_text().endswith("{~~changed~>moved~~}.\n")
+
+
+def test_a_chapter_swapped_for_a_symlink_out_of_the_manuscript_is_refused(tmp_path: Path) -> None:
+    """Chapter loading refuses such a symlink; the rewrite checks again, as it writes."""
+    root, chapter = marked_copy(tmp_path, "# The second chapter\n\nThings {++changed++}.\n")
+    manuscript = build.load(root, Diagnostics(), build.Timer())
+    outside = tmp_path / "outside.md"
+    outside.write_text("# Not ours\n\nKeep {--this--}.\n")
+    chapter.unlink()
+    chapter.symlink_to(outside)
+    diagnostics = Diagnostics()
+    with pytest.raises(Refused):
+        list(rewrite_chapters(manuscript, manuscript.chapters, True, diagnostics))
+    assert [str(d) for d in diagnostics.items] == [
+        "chapters/02-second.md: error: cannot be rewritten: it is outside the manuscript folder"]
+    assert outside.read_text() == "# Not ours\n\nKeep {--this--}.\n" and chapter.is_symlink()
+    assert not list(tmp_path.glob("outside.md.bak*"))
+
+
+# -- diff: REF never reaches git as an option (SEC-7); bad manuscripts are errors (CR-4) ------------
+
+
+@pytest.mark.parametrize("ref", ["--output=victim.txt", "-ovictim.txt", "--remote=file:///nowhere", "no-such-branch"])
+def test_diff_verifies_ref_before_git_uses_it(repo: Path, tmp_path: Path, monkeypatch, ref: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    victims = [tmp_path / "victim.txt", repo.parent / "victim.txt", repo / "victim.txt"]
+    for victim in victims:
+        victim.write_text("precious\n")
+    code, err = run("diff", "-o", str(tmp_path / "changes.pdf"), "--", ref, str(repo))
+    assert code == 2
+    assert err.splitlines() == [f"build-report: error: '{ref}' is not a commit, tag or branch in this repository"]
+    assert all(victim.read_text() == "precious\n" for victim in victims)
+    assert not (tmp_path / "changes.pdf").exists()
+
+
+@pytest.mark.parametrize("old_report, message", [
+    (b"title: [unclosed\n",
+     "report.yaml at 'HEAD~1', line 2: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+    (b"- a list\n- not a mapping\n", "report.yaml at 'HEAD~1' has no list of chapters: it cannot be compared with"),
+    (b"title: caf\xe9\n", "report.yaml at 'HEAD~1', line 1: not UTF-8 text: byte 0xe9 cannot be read; "
+                          "save the file as UTF-8"),
+    (b"title: Escape\nchapters: [../../outside.md]\n",
+     "report.yaml at 'HEAD~1': chapter '../../outside.md' is outside the manuscript folder"),
+])
+def test_diff_reports_a_bad_old_report_yaml_with_its_ref(repo: Path, tmp_path: Path, old_report: bytes,
+                                                         message: str) -> None:
+    report = repo / "report.yaml"
+    good = report.read_bytes()
+    report.write_bytes(old_report)
+    git(repo.parent, "commit", "-qam", "broken")
+    report.write_bytes(good)
+    git(repo.parent, "commit", "-qam", "mended")
+    code, err = run("diff", "HEAD~1", str(repo), "-o", str(tmp_path / "changes.pdf"))
+    assert code == 2
+    assert err.splitlines() == [f"build-report: error: {message}"]
+
+
+def test_diff_reports_a_bad_old_chapter_with_its_ref(repo: Path, tmp_path: Path) -> None:
+    chapter = repo / "chapters" / "02-second.md"
+    good = chapter.read_bytes()
+    chapter.write_bytes(good + b"\n\xff\n")
+    git(repo.parent, "commit", "-qam", "broken")
+    chapter.write_bytes(good)
+    git(repo.parent, "commit", "-qam", "mended")
+    code, err = run("diff", "HEAD~1", str(repo), "-o", str(tmp_path / "changes.pdf"))
+    assert code == 2
+    assert err.splitlines() == ["build-report: error: chapters/02-second.md at 'HEAD~1', line 9: not UTF-8 text: "
+                                "byte 0xff cannot be read; save the file as UTF-8"]
+
+
+def test_diff_reports_the_current_manuscripts_problems_once(repo: Path, tmp_path: Path) -> None:
+    """Problems of the current manuscript print once, at their real lines; a bad one stops diff before git."""
+    chapter = repo / "chapters" / "02-second.md"
+    chapter.write_text(chapter.read_text() + "\nA line with {++an unclosed insertion.\n")
+    out = tmp_path / "changes.pdf"
+    code, err = run("diff", "HEAD", str(repo), "-o", str(out))
+    assert code == 0, err
+    assert err.splitlines() == [
+        f"wrote {out}",  # stdout, then the diagnostics: each once
+        "chapters/02-second.md:9: warning: unbalanced review mark '{++' (no closing '++}' in its paragraph)"]
+    chapter.write_text(chapter.read_text().replace("brackenfold", "brackenfald"))
+    code, err = run("diff", "HEAD", str(repo), "-o", str(out))
+    assert code == 2
+    assert "chapters/02-second.md:7: error: unknown place 'brackenfald'" in err
+    assert "Traceback" not in err and "internal error" not in err
