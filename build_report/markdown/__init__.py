@@ -12,9 +12,14 @@ Python-Markdown extensions in this package:
 - rawhtml.py   raw HTML: checked, sanitised with nh3, parsed as HTML5
 - includes.py  `--8<-- "file"` includes, confined to the manuscript
 - lists.py     nested lists indented by two or three spaces, as on GitHub
+- critic.py    review marks: pymdownx.critic's rendering, finding marks with review.scan_marks
+- prescan.py   bounds on line length and nesting, unclosed code fences, before parsing
+- footnotes.py footnotes defined twice or never used; notes numbered in call order
+- tables.py    a warning for a table row with more cells than its header
+- longwords.py break opportunities in words too long to lay out quickly
 
-The rest comes from the libraries: Python-Markdown's tables, footnotes,
-attribute lists, definition lists, abbreviations, md_in_html, heading ids
+The rest comes from the libraries: Python-Markdown's tables and footnotes (the
+base of tables.py and footnotes.py), attribute lists, definition lists, abbreviations, md_in_html, heading ids
 (toc) and smart quotes (smarty); pymdown-extensions' superfences and highlight
 (fenced code, Pygments), tilde (strikethrough), tasklist, magiclink (bare URLs)
 and critic (review marks).
@@ -22,8 +27,8 @@ and critic (review marks).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from xml.etree import ElementTree as etree
 
 import markdown
@@ -32,11 +37,16 @@ from ..model import Place
 from ..text import slugify
 from .boxes import BoxExtension
 from .captions import CaptionExtension
+from .critic import CriticExtension
+from .footnotes import FootnoteExtension
 from .includes import IncludeExtension
 from .lines import SourceLinesExtension, finish_lines
 from .lists import ListIndentExtension
+from .longwords import LongWordExtension
 from .places import PlaceQuoteExtension
+from .prescan import PrescanExtension
 from .rawhtml import RawHtmlExtension, html_to_tree
+from .tables import TableExtension
 
 
 def _slug(value: str, separator: str) -> str:
@@ -64,8 +74,8 @@ def make_markdown(
     md = markdown.Markdown(
         output_format="html",
         extensions=[
-            "tables",
-            "footnotes",
+            TableExtension(warn=warn),
+            FootnoteExtension(report=report, warn=warn, BACKLINK_TEXT="\u21a9", SUPERSCRIPT_TEXT="{}"),
             "attr_list",
             "def_list",
             "sane_lists",
@@ -73,7 +83,7 @@ def make_markdown(
             "md_in_html",
             "smarty",
             "toc",
-            "pymdownx.critic",
+            CriticExtension(mode=critic_mode),
             "pymdownx.superfences",
             "pymdownx.highlight",
             "pymdownx.tilde",
@@ -81,6 +91,8 @@ def make_markdown(
             "pymdownx.magiclink",
             lines,
             ListIndentExtension(),
+            PrescanExtension(first_line=first_line, report=report, warn=warn),
+            LongWordExtension(),
             PlaceQuoteExtension(places=places, report=report),
             CaptionExtension(),
             BoxExtension(),
@@ -89,9 +101,7 @@ def make_markdown(
         ],
         extension_configs={
             "toc": {"slugify": _slug, "permalink": False},
-            "footnotes": {"BACKLINK_TEXT": "\u21a9", "SUPERSCRIPT_TEXT": "{}"},
             "smarty": {"smart_angled_quotes": False},
-            "pymdownx.critic": {"mode": critic_mode},
             # Pygments classes, no inline styles: the colours are design tokens (styles/).
             "pymdownx.highlight": {"use_pygments": True, "noclasses": False, "guess_lang": False,
                                    "pygments_lang_class": True},

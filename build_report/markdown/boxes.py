@@ -42,8 +42,8 @@ class BoxTreeprocessor(Treeprocessor):
         element.set("class", " ".join(["box", *[kind for kind in kinds if kind != "box"]]))
         if len(element) and element[0].get("class") == "admonition-title":
             element[0].set("class", "box-title")
-            if element[0].get("data-line"):
-                element.set("data-line", element[0].get("data-line"))
+            if line := element[0].get("data-line"):
+                element.set("data-line", line)
 
     @staticmethod
     def _alert(quote: etree.Element) -> None:
@@ -54,8 +54,8 @@ class BoxTreeprocessor(Treeprocessor):
         kind = match.group("kind").lower()
         quote.tag = "aside"
         quote.set("class", f"box {kind}")
-        if first.get("data-line"):
-            quote.set("data-line", first.get("data-line"))
+        if line := first.get("data-line"):
+            quote.set("data-line", line)
         title = etree.Element("p", {"class": "box-title"})
         title.text = kind.capitalize()
         first.text = (first.text or "")[match.end():].lstrip("\n")

@@ -57,9 +57,9 @@ class CaptionTreeprocessor(Treeprocessor):
 
     @staticmethod
     def _lone_image(paragraph: etree.Element) -> etree.Element | None:
-        if len(paragraph) == 1 and paragraph[0].tag == "img" and "decorative" not in paragraph[0].get("class", ""):
-            if not (paragraph.text or "").strip() and not (paragraph[0].tail or "").strip():
-                return paragraph[0]
+        if (len(paragraph) == 1 and paragraph[0].tag == "img" and "decorative" not in paragraph[0].get("class", "")
+                and not (paragraph.text or "").strip() and not (paragraph[0].tail or "").strip()):
+            return paragraph[0]
         return None
 
     def _figure(self, paragraph: etree.Element) -> etree.Element:
@@ -91,9 +91,9 @@ class CaptionTreeprocessor(Treeprocessor):
             setattr(last, attr, getattr(last, attr)[: match.start()])
             table.set("id", match.group(1))
         table.insert(0, caption)
-        if paragraph.get("data-line"):
+        if line := paragraph.get("data-line"):
             rows = len(table.findall("./thead/tr")) + len(table.findall("./tbody/tr")) + 1
-            table.set("data-line", str(max(1, int(paragraph.get("data-line")) - rows)))
+            table.set("data-line", str(max(1, int(line) - rows)))
         table.tail = paragraph.tail
         parent.remove(paragraph)
 

@@ -12,11 +12,13 @@ it (`md.source_line_numbers`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from markdown import Extension
 from pymdownx.snippets import SnippetPreprocessor
+
+from .. import confine
 
 _DEFAULTS = {
     "base_path": ["."], "restrict_base_path": True, "encoding": "utf-8", "check_paths": False, "auto_append": [],
@@ -35,12 +37,16 @@ class IncludePreprocessor(SnippetPreprocessor):
         self.current = 0
 
     def get_snippet_path(self, path: str) -> str | None:
-        target = (self.root / path).resolve()
-        if not target.is_relative_to(self.root):
-            self.report(self.current, f"include '{path}' is outside the manuscript folder")
+        try:
+            target = confine.inside(self.root, path)
+        except confine.Outside as reason:
+            self.report(self.current, f"include '{path}' {reason}")
             return None
-        if not target.is_file():
-            self.report(self.current, f"include '{path}' not found (paths are relative to the manuscript folder)")
+        problem = confine.file_problem(target)
+        if problem == "not found":
+            problem += " (paths are relative to the manuscript folder)"
+        if problem:
+            self.report(self.current, f"include '{path}' {problem}")
             return None
         return str(target)
 
@@ -48,7 +54,9 @@ class IncludePreprocessor(SnippetPreprocessor):
         if not any("8<" in line for line in lines):
             self.md.source_line_numbers = None
             return lines
-        self.seen, self.bases, self.failed = set(), None, set()
+        self.seen: set[str] = set()
+        self.failed: set[str] = set()
+        self.bases = None
         out: list[str] = []
         numbers: list[int] = []
         for index, line in enumerate(lines):

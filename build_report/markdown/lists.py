@@ -53,8 +53,8 @@ def reindent(lines: list[str]) -> list[str]:
         else:
             stack.clear()
             out.append(line)
-        if FENCE.match(line):
-            fence = FENCE.match(line).group(1)
+        if opening := FENCE.match(line):
+            fence = opening.group(1)
         blank = False
     return out
 

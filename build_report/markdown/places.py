@@ -33,7 +33,7 @@ A blockquote without an attribution stays an ordinary quotation.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 from xml.etree import ElementTree as etree
 
 from markdown import Extension
@@ -68,7 +68,8 @@ class PlaceQuoteTreeprocessor(Treeprocessor):
         current = etree.Element("blockquote")
         for child in list(quote):
             match = ATTRIBUTION.match(child.text or "") if child.tag == "p" and not len(child) else None
-            credited = child.tag == "p" and len(child) and DASH.match(child.text or "") and not child.text.strip(" —–-")
+            credited = (child.tag == "p" and len(child) and DASH.match(child.text or "")
+                        and not (child.text or "").strip(" —–-"))
             if match and len(current):
                 out.append(self._place_quote(current, child, match))
                 current = etree.Element("blockquote")
@@ -102,8 +103,9 @@ class PlaceQuoteTreeprocessor(Treeprocessor):
         """An ordinary quotation with a visible credit: the attribution as written, in a figcaption."""
         figure = etree.Element("figure", {"class": "quote"})
         first_line = quote[0].get("data-line") if len(quote) else None
-        if first_line or attribution.get("data-line"):
-            figure.set("data-line", first_line or attribution.get("data-line"))
+        line = first_line or attribution.get("data-line")
+        if line:
+            figure.set("data-line", line)
         figure.append(quote)
         caption = etree.SubElement(figure, "figcaption")
         caption.text = attribution.text

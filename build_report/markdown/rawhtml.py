@@ -23,9 +23,9 @@ there.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
-from typing import Callable
 from xml.etree import ElementTree as etree
 
 import nh3
@@ -78,6 +78,37 @@ def url_scheme(url: str) -> str:
     return match.group(1).lower() if match else ""
 
 
+# The one style a chapter may set: table cell alignment (Python-Markdown's own `| --: |` writes it too).
+# Anything else would fight the report's design, and `url()` would fetch files.
+ALIGNMENTS = ("left", "right", "center", "justify", "start", "end")
+STYLE_RULE = "a chapter's style may only set text-align to " + ", ".join(ALIGNMENTS[:-1]) + f" or {ALIGNMENTS[-1]}"
+
+
+def _declarations(value: str) -> list[tuple[str, str]]:
+    pairs = (declaration.partition(":") for declaration in value.split(";") if declaration.strip())
+    return [(name.strip().lower(), setting.strip().lower()) for name, _, setting in pairs]
+
+
+def _allowed(tag: str, name: str, setting: str) -> bool:
+    return tag in ("td", "th") and name == "text-align" and setting in ALIGNMENTS
+
+
+def kept_style(tag: str, value: str) -> str:
+    """What is left of a `style` attribute: its last valid text-align, on table cells only."""
+    kept = [f"text-align: {setting}" for name, setting in _declarations(value) if _allowed(tag, name, setting)]
+    return kept[-1] if kept else ""
+
+
+def style_removes_something(tag: str, value: str) -> bool:
+    return not all(_allowed(tag, name, setting) for name, setting in _declarations(value))
+
+
+def _filter_attribute(tag: str, name: str, value: str) -> str | None:
+    if name == "style":
+        return kept_style(tag, value) or None
+    return value
+
+
 def sanitise(html: str) -> str:
     return nh3.clean(
         html,
@@ -89,6 +120,7 @@ def sanitise(html: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel=None,
         filter_style_properties={"text-align"},
+        attribute_filter=_filter_attribute,
         strip_comments=True,
     )
 
@@ -116,9 +148,9 @@ class _Checker(HTMLParser):
         self._start(tag, attrs)
 
     def _start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if (values.get("data-line") or "").isdigit():
-            self.base = (int(values["data-line"]), self.getpos()[0])
+        marked = dict(attrs).get("data-line") or ""
+        if marked.isdigit():
+            self.base = (int(marked), self.getpos()[0])
         line = self.line()
         if tag in DANGEROUS:
             self.report(line, f"<{tag}> is not allowed in a report and was removed, with its content")
@@ -127,6 +159,10 @@ class _Checker(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.report(line, f"event handler '{name}' on <{tag}> was removed: a report runs no scripts")
+            elif name == "style" and value and style_removes_something(tag, value):
+                kept = kept_style(tag, value)
+                change = f"was cut to '{kept}'" if kept else "was removed"
+                self.report(line, f"style='{value[:60]}' on <{tag}> {change}: {STYLE_RULE}")
             elif name in ("href", "src", "cite", "action", "formaction", "xlink:href") and value:
                 scheme = url_scheme(value)
                 try:
