@@ -15,21 +15,22 @@ import base64
 import copy
 import datetime as dt
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Literal
 from xml.etree import ElementTree as etree
 
 import jinja2
 
 from . import __version__, fonts, glyphs, review
-from .model import Chapter, Heading, Manuscript
+from .model import PLACES_ID, Chapter, Heading, Manuscript
 from .text import letter
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
 STYLES = PACKAGE.parent / "styles"
-PLACES_ID = "places-quoted"
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,9 @@ def places_appendix(manuscript: Manuscript) -> Chapter | None:
         for index, (source, quote) in enumerate(by_place[key]):
             if index:
                 cell[-1].tail = ", "
+            label = f"quote {index + 1} from {place.name}, in {source.display_title}"
             etree.SubElement(cell, "a", {"class": "pageref", "data-chapter": source.id, "data-id": quote.id,
-                                         "aria-label": f"quote {index + 1} from {place.name}, in {source.display_title}"})
+                                         "aria-label": label})
     chapter.body = body
     return chapter
 
@@ -101,17 +103,19 @@ Href = Callable[[str, str], str]  # (chapter id, local id or "") -> href
 def rewrite(chapter: Chapter, href: Href, id_for: Callable[[str], str],
             src_for: Callable[[str], str]) -> etree.Element:
     """A copy of the chapter body with ids, cross-references and images made real."""
+    if chapter.body is None:
+        raise ValueError(f"chapter '{chapter.id}' has not been parsed")
     body = copy.deepcopy(chapter.body)
     for element in body.iter():
-        if element.get("id"):
-            element.set("id", id_for(element.get("id")))
+        if local := element.get("id"):
+            element.set("id", id_for(local))
         if element.tag == "a":
-            if element.get("data-chapter"):
-                element.set("href", href(element.get("data-chapter"), element.get("data-id", "")))
-            elif element.get("href", "").startswith("#"):  # footnote links
-                element.set("href", "#" + id_for(element.get("href")[1:]))
-        if element.tag == "img" and element.get("data-src"):
-            element.set("src", src_for(element.get("data-src")))
+            if target := element.get("data-chapter"):
+                element.set("href", href(target, element.get("data-id", "")))
+            elif (link := element.get("href", "")).startswith("#"):  # footnote links
+                element.set("href", "#" + id_for(link[1:]))
+        if element.tag == "img" and (src := element.get("data-src")):
+            element.set("src", src_for(src))
         for name in ("data-xref", "data-src"):
             element.attrib.pop(name, None)
     return body
@@ -237,7 +241,7 @@ def _remove(element: etree.Element, parents: dict) -> None:
     parent.remove(element)
 
 
-def serialize(element: etree.Element, method: str = "html") -> str:
+def serialize(element: etree.Element, method: Literal["html", "xml"] = "html") -> str:
     """The content of `element` (not the element itself) as HTML, or XHTML with method="xml"."""
     parts = [_escape(element.text or "")]
     parts += [etree.tostring(child, encoding="unicode", method=method) for child in element]
@@ -310,13 +314,15 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
     def href(chapter_id: str, local: str) -> str:
         return f"#{chapter_id}--{local}" if local else f"#{chapter_id}"
 
+    def print_id(chapter_id: str, local: str) -> str:  # ids are unique once prefixed with the chapter's
+        return f"{chapter_id}--{local}"
+
     included = {c.id for c in chapters}
     # Cross-references to a chapter or a heading show the page number; those to figures, tables and quotes don't.
     paged = {(c.id, "") for c in chapters} | {(c.id, h.id) for c in chapters for h in c.headings}
     rendered = []
     for chapter in chapters:
-        body = rewrite(chapter, href, lambda local, c=chapter: f"{c.id}--{local}",
-                       lambda rel: url_for(manuscript.root / rel))
+        body = rewrite(chapter, href, partial(print_id, chapter.id), lambda rel: url_for(manuscript.root / rel))
         inline_footnotes(body)
         decorative_as_background(body)
         wrap_code(body)

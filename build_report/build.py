@@ -8,10 +8,11 @@ The CLI calls these; tests may too. Nothing here prints except the timer at -v.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from . import glyphs, manuscript as manuscript_stage
 from .assemble import Options, print_html

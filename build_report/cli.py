@@ -8,15 +8,27 @@ is done by the stages. Problems in the manuscript are printed as
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
+import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
-from . import __version__, build, review
+from . import __version__, build, confine, review, signals
 from .assemble import STYLES, Options
-from .diagnostics import EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_OK, BuildReportError, Diagnostics, ManuscriptError
-from .output import write_atomic
+from .diagnostics import (
+    EXIT_BAD_INPUT,
+    EXIT_CHECKS_FAILED,
+    EXIT_OK,
+    EXIT_SOFTWARE,
+    BuildReportError,
+    Diagnostics,
+    ManuscriptError,
+    bug_report,
+)
+from .output import source_date, write_atomic
 from .text import did_you_mean
 
 
@@ -55,9 +67,9 @@ def _parser() -> argparse.ArgumentParser:
         draft = verbs.add_parser(verb, parents=[common], help=what)
         draft.add_argument("--chapter", help=CHAPTER_HELP)
         draft.add_argument("--source-refs", action="store_true", help=SOURCE_REFS_HELP)
-    for verb in ("accept", "reject"):
-        mark = verbs.add_parser(verb, parents=[quiet],
-                                help=f"{verb} every review mark, rewriting the chapter files (keeps .bak)")
+    for name in ("accept", "reject"):
+        mark = verbs.add_parser(name, parents=[quiet],
+                                help=f"{name} every review mark, rewriting the chapter files (keeps .bak)")
         mark.add_argument("--chapter", help=CHAPTER_HELP)
     diff = verbs.add_parser("diff", parents=[common], help="a draft showing what changed since git ref REF")
     diff.add_argument("ref", metavar="REF", help="a git commit, tag or branch")
@@ -66,16 +78,19 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--offline", action="store_true", help="check internal links only; no network")
     check.add_argument("--format", choices=("text", "json", "junit", "markdown"), default="text")
     check.add_argument("--no-cache", action="store_true", help="ignore cached results (build/.linkcache.json)")
-    check.add_argument("--pdf", type=Path, help="also check the links in this built PDF (default build/<slug>.pdf if present)")
-    for verb in verbs.choices.values():
-        verb.add_argument("manuscript", nargs="?", default="manuscript", type=Path, metavar="MANUSCRIPT_DIR",
+    check.add_argument("--pdf", type=Path,
+                       help="also check the links in this built PDF (default build/<slug>.pdf if present)")
+    for subparser in verbs.choices.values():
+        subparser.add_argument("manuscript", nargs="?", default="manuscript", type=Path, metavar="MANUSCRIPT_DIR",
                           help="the manuscript folder (default: manuscript)")
     terse = _Parser(add_help=False)
     terse.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     terse.set_defaults(strict=False, verbose=False)
-    new = verbs.add_parser("new", parents=[terse], help="start a manuscript in DIR: report.yaml, places.yaml, a chapter")
+    new = verbs.add_parser("new", parents=[terse],
+                           help="start a manuscript in DIR: report.yaml, places.yaml, a chapter")
     new.add_argument("dir", type=Path, metavar="DIR", help="the folder to create (new or empty)")
-    imp = verbs.add_parser("import", parents=[terse], help="turn a folder of Markdown (plain, MkDocs, mdBook) into a manuscript")
+    imp = verbs.add_parser("import", parents=[terse],
+                           help="turn a folder of Markdown (plain, MkDocs, mdBook) into a manuscript")
     imp.add_argument("src", type=Path, metavar="SRC", help="the folder of Markdown files")
     imp.add_argument("dir", type=Path, metavar="DIR", help="the manuscript folder to create (new or empty)")
     return parser
@@ -94,22 +109,46 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return int(exc.code or 0)
     diagnostics = Diagnostics(strict=args.strict)
     timer = build.Timer(stderr if args.verbose else None)
+    # Libraries' own log lines (pypdf on a damaged file, fontTools) are not diagnostics: shown only at -v.
+    libraries = logging.StreamHandler(stderr) if args.verbose else logging.NullHandler()
+    logging.getLogger().addHandler(libraries)
     try:
+        with signals.stopped_cleanly():
+            return run_verb(args, diagnostics, timer, stdout, stderr)
+    finally:
+        logging.getLogger().removeHandler(libraries)
+        if not args.quiet or diagnostics.errors:
+            diagnostics.report(stderr)
+
+
+def run_verb(args: argparse.Namespace, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO,
+             stderr: TextIO) -> int:
+    """The error boundary every verb shares: bad input is a message and exit 2, never a traceback.
+
+    An error that is not the input's fault is a bug: one line asking for a report, the
+    traceback only with -v, and exit 70 (EX_SOFTWARE)."""
+    try:
+        source_date()  # a bad SOURCE_DATE_EPOCH is a usage error before any work, whatever the verb
         return VERBS[args.verb](args, diagnostics, timer, stdout)
     except ManuscriptError:
         return EXIT_BAD_INPUT
     except BuildReportError as exc:
         print(f"build-report: error: {exc}", file=stderr)
         return exc.exit_code
-    except OSError as exc:  # an unwritable output folder, a file that vanished mid-build
+    except OSError as exc:  # an unwritable output folder, a full disk, a file that vanished mid-build
         print(f"build-report: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=stderr)
         return EXIT_BAD_INPUT
+    except signals.Stopped as stop:
+        print(f"build-report: {stop}", file=stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
         print("build-report: interrupted", file=stderr)
         return 130
-    finally:
-        if not args.quiet or diagnostics.errors:
-            diagnostics.report(stderr)
+    except (Exception, RecursionError) as exc:  # noqa: BLE001 - the boundary: anything else is our bug
+        print(bug_report(exc), file=stderr)
+        if args.verbose:
+            traceback.print_exception(exc, file=stderr)
+        return EXIT_SOFTWARE
 
 
 def _default_output(args: argparse.Namespace, manuscript, suffix: str) -> Path:
@@ -161,12 +200,20 @@ def cmd_draft(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO
 
 
 def cmd_accept(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO, accept: bool = True) -> int:
+    """Accept (or reject) every review mark in the chapter files, keeping a numbered backup of each.
+
+    Nothing is rewritten while a mark is unbalanced in a chapter it would touch (review.rewrite_chapters)."""
     manuscript = build.load(args.manuscript, diagnostics, timer)
     chapters = [select_chapter(manuscript, args.chapter)] if args.chapter else manuscript.chapters
-    for path, count in review.rewrite_chapters(manuscript, chapters, accept):
-        if not args.quiet:
-            print(f"{path}: {'accepted' if accept else 'rejected'} {count} review mark{'s' * (count != 1)} "
-                  f"(previous text in {path}.bak)", file=stdout)
+    done = "accepted" if accept else "rejected"
+    rewritten = 0
+    for rewrite in review.rewrite_chapters(manuscript, chapters, accept, diagnostics):
+        rewritten += 1
+        if not args.quiet:  # printed as each file is written, so a failure later still shows what was done
+            print(f"{rewrite.path}: {done} {rewrite.marks} review mark{'s' * (rewrite.marks != 1)} "
+                  f"(previous text in {rewrite.backup})", file=stdout, flush=True)
+    if not rewritten and not args.quiet:
+        print(f"no review marks to {'accept' if accept else 'reject'}", file=stdout)
     return EXIT_OK
 
 
@@ -175,17 +222,29 @@ def cmd_reject(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextI
 
 
 def cmd_diff(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """A draft of the manuscript with the changes since git ref REF marked.
+
+    The current manuscript is loaded first, so its problems are reported against the real
+    files (path:line, exit 2) before git is asked anything. The annotated copy is loaded
+    with diagnostics of its own: its warnings repeat the current manuscript's with shifted
+    lines, so only what stops the draft of changes is passed on."""
     from . import diff
 
+    current = build.load(args.manuscript, diagnostics, timer)
     with tempfile.TemporaryDirectory(prefix="build-report-diff-") as tmp:
         with timer.stage("git"):
-            old = diff.old_manuscript(args.manuscript, args.ref, Path(tmp) / "old")
-            changes = diff.annotated_copy(old, args.manuscript.resolve(), Path(tmp) / "changes")
-        manuscript = build.load(Path(tmp) / "changes", diagnostics, timer)
+            old = diff.old_manuscript(current.root, args.ref, Path(tmp) / "old")
+            changes = diff.annotated_copy(old, current.root, Path(tmp) / "changes", args.ref)
+        annotated = Diagnostics(strict=args.strict)
+        try:
+            manuscript = build.load(Path(tmp) / "changes", annotated, timer)
+        finally:
+            diagnostics.items.extend(annotated.errors)
         status = tuple((c.id, "added" if c.path in changes.added else "removed")
                        for c in manuscript.chapters if c.path in changes.added + changes.removed)
+        stamp = review.draft_stamp(current.root, current.report.version)
         options = _options(args, draft=True, source_refs=args.source_refs, status=status,
-                           stamp=f"Changes since {args.ref} \u00b7 {review.draft_stamp(args.manuscript, manuscript.report.version)}",
+                           stamp=f"Changes since {args.ref} \u00b7 {stamp}",
                            summary=diff.summary_html(manuscript, changes, args.ref))
         out = args.output or Path("build") / f"{manuscript.slug}-changes.pdf"
         build.build_pdf(manuscript, out, options, diagnostics, timer)
@@ -195,26 +254,61 @@ def cmd_diff(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
 
 
 def cmd_watch(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO, stop_event=None) -> int:
-    """Build the draft, then again after every change; problems are printed, never fatal."""
+    """Build the draft, then again after every change to the manuscript or the styles.
+
+    Only Ctrl-C (or SIGTERM, or `stop_event`) ends it. Each build goes through the error
+    boundary every command has (`run_verb`), so bad input prints its diagnostics, an OSError
+    or a bug prints one line, and watching goes on; a failing watcher is retried.
+
+    Its own output is not a change: any folder named `build` below a watched folder, the
+    `-o` file, and temporary, backup and hidden files (the atomic writer's `.x.tmp`, accept's
+    `.bak.N`). Otherwise `watch .` in the manuscript folder would rebuild forever."""
+    import re
+    import time
+
     import watchfiles
 
-    def rebuild() -> None:
-        fresh = Diagnostics(strict=args.strict)
-        try:
-            cmd_draft(args, fresh, timer, stdout)
-        except BuildReportError as exc:
-            if not isinstance(exc, ManuscriptError):
-                print(f"build-report: error: {exc}", file=stdout)
-        fresh.report(stdout)
-        if not args.quiet:
-            print("watching for changes (Ctrl-C to stop)", file=stdout, flush=True)
+    draft = argparse.Namespace(**{**vars(args), "verb": "draft"})
+    roots = [Path(args.manuscript).resolve(), Path(args.styles).resolve()]
+    output = Path(args.output).resolve() if args.output else None
+    default_filter = watchfiles.DefaultFilter()  # editors' swap files, .git, __pycache__ ...
 
-    rebuild()
-    ignore = watchfiles.DefaultFilter(ignore_entity_patterns=(r"\.bak$", r"\.tmp$", r"^\."))
-    for _ in watchfiles.watch(args.manuscript, args.styles, watch_filter=ignore, stop_event=stop_event,
-                              raise_interrupt=False):
-        rebuild()
-    return EXIT_OK
+    def is_change(change: watchfiles.Change, name: str) -> bool:
+        path = Path(name)
+        if not default_filter(change, name) or (output and (path == output or path in output.parents)):
+            return False
+        root = next((root for root in roots if path.is_relative_to(root)), None)
+        parts = path.relative_to(root).parts if root else ()  # below the root: it may be inside a 'build' itself
+        return not any(part == "build" or part.startswith(".") for part in parts) and \
+            not re.search(r"\.(tmp|bak(\.\d+)?)$", path.name)
+
+    def rebuild() -> int:
+        fresh = Diagnostics(strict=args.strict)
+        code = run_verb(draft, fresh, timer, stdout, stdout)
+        if not args.quiet or fresh.errors:  # as main() reports a command's
+            fresh.report(stdout)
+        if code < 128 and not args.quiet:  # 128 + a signal number: interrupted, so no longer watching
+            print("watching for changes (Ctrl-C to stop)", file=stdout, flush=True)
+        return code
+
+    code = rebuild()
+    reported = ""
+    while code < 128 and not (stop_event and stop_event.is_set()):
+        try:
+            for _ in watchfiles.watch(*roots, watch_filter=is_change, stop_event=stop_event, raise_interrupt=False):
+                reported = ""
+                code = rebuild()
+                if code >= 128:
+                    break
+            else:
+                break  # the watcher stops only for Ctrl-C or stop_event
+        except Exception as exc:  # the watcher failed (a folder vanished, too many watches): retry each second
+            message = f"build-report: error: cannot watch for changes ({exc}); trying again"
+            if message != reported:
+                print(message, file=stdout, flush=True)
+                reported = message
+            (stop_event.wait if stop_event else time.sleep)(1)
+    return code if code >= 128 else EXIT_OK
 
 
 def cmd_check_links(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
@@ -230,8 +324,14 @@ def cmd_check_links(args, diagnostics: Diagnostics, timer: build.Timer, stdout: 
     code = EXIT_OK
     pdf = args.pdf or Path("build") / f"{manuscript.slug}.pdf"
     if args.pdf or pdf.is_file():
+        problem = confine.file_problem(pdf)
+        if problem:
+            raise UsageError(f"--pdf {pdf}: {problem}")
         with timer.stage("pdf links"):
-            problems = check_pdf_links(pdf, manuscript)
+            try:
+                problems = check_pdf_links(pdf, manuscript)
+            except Exception as exc:  # pypdf raises many types for a damaged or foreign file
+                raise UsageError(f"--pdf {pdf}: cannot be read as a PDF ({type(exc).__name__}: {exc})") from exc
         for problem in problems:
             print(f"{problem}", file=stdout)
         code = EXIT_CHECKS_FAILED if problems else code

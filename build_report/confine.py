@@ -50,7 +50,7 @@ def inside(root: Path, name: str, base: str = "") -> Path:
     root = root.resolve()
     if not name.strip():
         raise Outside("is empty")
-    if scheme(name) or name.startswith(("/", "\\")) or PurePosixPath(name).is_absolute() or re.match(r"^[A-Za-z]:", name):
+    if scheme(name) or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):  # a URL, root, UNC or drive
         raise Outside("is outside the manuscript folder (name files relative to it)")
     candidate = root / PurePosixPath(base).parent / name
     resolved = candidate.resolve()

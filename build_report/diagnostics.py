@@ -9,7 +9,9 @@ Logging policy (one place, as in WeasyPrint's logger.py):
 - progress and stage timings go to stderr at `-v`; nothing else is printed;
 - a user never sees a traceback for bad input.
 
-Exit codes: 0 ok, 1 checks failed, 2 bad input or usage.
+Exit codes: 0 ok, 1 checks failed, 2 bad input or usage, 70 an internal error
+(a bug: one line asking for a report; the traceback only at -v), 130/143/129
+interrupted by SIGINT/SIGTERM/SIGHUP (outputs and temporary files cleaned up).
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ from .model import Location
 EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_SOFTWARE = 70  # sysexits.h EX_SOFTWARE: an internal error
+
+
+def bug_report(exc: BaseException) -> str:
+    """The one line an internal error prints (its traceback is printed only at -v)."""
+    return (f"build-report: internal error: {type(exc).__name__}: {exc}; this is a bug in build-report, "
+            "not in your manuscript: please report it to the maintainers with the output of -v")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ import weasyprint
 from ebooklib import epub as ebook
 
 from . import __version__, glyphs, pagemap, pdf
-from .assemble import Options, environment, all_chapters, rewrite, serialize, stylesheet
+from .assemble import Options, all_chapters, environment, rewrite, serialize, stylesheet
 from .diagnostics import Diagnostics
 from .fonts import MAIN, faces, subset
 from .model import Chapter, Heading, Manuscript
@@ -83,9 +83,28 @@ def file_stem(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", value) or "chapter"
 
 
+def file_names(ids: list[str]) -> dict[str, str]:
+    """One package file per chapter id. Ids that differ only in case ('Intro', 'intro') would name
+    one file where a container is unpacked case-insensitively (OCF asks for names unique after
+    case folding), so later ones are numbered instead of overwriting, and dropping, the first."""
+    names: dict[str, str] = {}
+    folded: set[str] = set()
+    for chapter_id in ids:
+        stem = candidate = file_stem(chapter_id)
+        count = 1
+        while candidate.casefold() in folded:
+            count += 1
+            candidate = f"{stem}-{count}"
+        folded.add(candidate.casefold())
+        names[chapter_id] = f"{candidate}.xhtml"
+    return names
+
+
 def resource_path(rel: str) -> str:
-    """A manuscript file's path inside the package: safe in hrefs without escaping."""
-    return re.sub(r"[^A-Za-z0-9._/-]", "-", rel)
+    """A manuscript file's path inside the package: safe in hrefs without escaping, and never
+    leaving the package (no '..' or empty segments, whatever the caller checked before)."""
+    parts = [part for part in rel.split("/") if part not in ("", ".", "..")]
+    return re.sub(r"[^A-Za-z0-9._/-]", "-", "/".join(parts))
 
 
 def identifier(manuscript: Manuscript) -> str:
@@ -163,7 +182,7 @@ class Book:
         self.options = options
         self.pages = pages
         self.chapters = all_chapters(manuscript)
-        self.files = {chapter.id: f"{file_stem(chapter.id)}.xhtml" for chapter in self.chapters}
+        self.files = file_names([chapter.id for chapter in self.chapters])
         self.templates = environment()
         self.page_links: list[PageLink] = []
         self.images: dict[str, str] = {}  # manuscript path -> package path
@@ -263,7 +282,7 @@ class Book:
     def _chapter(self, chapter: Chapter) -> Document:
         file_name = self.files[chapter.id]
         body = rewrite(chapter, self._href, xml_id, self._image)
-        taken = {element.get("id") for element in body.iter() if element.get("id")}
+        taken = {element.get("id", "") for element in body.iter() if element.get("id")}
         starts = self.pages.for_chapter(chapter.id)
         markers = {start.index: self._pagebreak(start, file_name, taken) for start in starts}  # in page order
         pagemap.mark(body, starts, lambda start: markers[start.index], _is_noteref)
@@ -274,7 +293,7 @@ class Book:
             "epub_chapter.xhtml.j2", css=f"../{CSS}", chapter=chapter, title_id=_unique("chapter-title", taken),
             opening="".join(_xml(markers[start.index]) for start in starts if start.path is None),
             body=serialize(body, "xml"), notes="".join(map(_xml, notes)))
-        return Document(f"c-{file_stem(chapter.id)}", f"{TEXT}/{file_name}", html)
+        return Document(f"c-{file_name.removesuffix('.xhtml')}", f"{TEXT}/{file_name}", html)
 
     def _href(self, chapter_id: str, local: str) -> str:
         return f"{self.files[chapter_id]}#{xml_id(local)}" if local else self.files[chapter_id]
@@ -294,7 +313,7 @@ class Book:
         """The places appendix's page references show the print page of each quote."""
         for anchor in body.iter("a"):
             if "pageref" in anchor.get("class", "").split():
-                label = self.pages.page_of(anchor.get("data-chapter"), anchor.get("data-id", ""))
+                label = self.pages.page_of(anchor.get("data-chapter", ""), anchor.get("data-id", ""))
                 anchor.text = label or "quote"
                 if label:
                     anchor.set("aria-label", f"page {label}: {anchor.get('aria-label', '')}".rstrip(": "))

@@ -15,9 +15,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Iterator
+from collections.abc import Iterator
 from xml.etree import ElementTree as etree
 
+from .config import normalise_newlines
 from .diagnostics import Diagnostics
 from .fonts import FALLBACKS, MAIN, faces
 from .manuscript import line_of
@@ -97,7 +98,8 @@ def _texts(body: etree.Element) -> Iterator[tuple[str, int]]:
 def _report_texts(manuscript: Manuscript) -> Iterator[tuple[str, Location]]:
     """The title and subtitle, at their lines in report.yaml."""
     try:
-        lines = (manuscript.root / "report.yaml").read_text(encoding="utf-8-sig").splitlines()
+        text = (manuscript.root / "report.yaml").read_text(encoding="utf-8-sig")
+        lines = normalise_newlines(text).split("\n")  # as editors count lines
     except OSError:
         lines = []
     for key in _CHECKED_FIELDS:

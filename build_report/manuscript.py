@@ -19,19 +19,21 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree as etree
 
-from . import images
-from .config import LineMap, load_places, load_report, parse_yaml, read_source
+from . import confine, images, schema
+from .config import load_places, load_report, parse_yaml, read_source
 from .diagnostics import Diagnostics
 from .markdown import make_markdown, parse
-from .model import Caption, Chapter, Heading, Link, Location, Manuscript, Quote
+from .model import RESERVED_IDS, Caption, Chapter, Heading, Link, Location, Manuscript, Quote
+from .review import scan_marks
 from .text import did_you_mean, letter, slugify
 
-KINDS = ("front", "chapter", "appendix")
-FRONT_MATTER_KEYS = ("title", "id", "kind")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.S)
 MISSING_FOOTNOTE = re.compile(r"\[\^([^\]\s]+)\]")
-CRITIC_MARK = re.compile(r"\{(\+\+|--|~~|==|>>)")
 
+# Attributes that `_collect` and later stages set (cross-references, checked images, draft marks).
+# Raw HTML keeps an author's data-* attributes, so these are removed first: an author's own
+# `<a data-xref>` would otherwise be taken for a link, or `data-src` for a checked image.
+LATER_MARKERS = frozenset({"data-xref", "data-chapter", "data-id", "data-src", "data-size", "data-ref", "data-n"})
 
 def load(root: Path, diagnostics: Diagnostics, critic_mode: str = "view") -> Manuscript:
     """Read and parse a whole manuscript; raise `ManuscriptError` on errors."""
@@ -54,29 +56,40 @@ def _read_chapters(manuscript: Manuscript, diagnostics: Diagnostics, critic_mode
     sources: list[tuple[Chapter, str, int]] = []
     counters = {"chapter": 0, "appendix": 0}
     seen: dict[str, str] = {}
-    for entry, listed_at in zip(manuscript.report.chapters, manuscript.report.chapter_locations):
-        path = manuscript.root / entry
-        rel = PurePosixPath(entry).as_posix()
-        if path.is_dir():
-            diagnostics.error(listed_at, f"chapter '{entry}' is a folder, not a Markdown file")
+    listed: dict[str, Location] = {}
+    # load_report gives one location per listed chapter (the validated list is the YAML list, item for item).
+    for entry, listed_at in zip(manuscript.report.chapters, manuscript.report.chapter_locations, strict=True):
+        try:
+            path = confine.inside(manuscript.root, entry)
+        except confine.Outside as reason:
+            diagnostics.error(listed_at, f"chapter '{entry}' {reason}")
             continue
-        if not path.exists():
-            others = [p.name for p in path.parent.glob("*.md") if p.name != path.name]
+        rel = confine.relative(path, manuscript.root)  # a symlink inside the folder reads as its target
+        if rel in listed:
+            diagnostics.error(listed_at, f"chapter '{entry}' is listed twice (first at line {listed[rel].line})")
+            continue
+        listed[rel] = listed_at
+        problem = confine.file_problem(path)
+        if problem == "not found":
+            others = [p.name for p in path.parent.glob("*.md") if p.name != path.name] if path.parent.is_dir() else []
             hint = did_you_mean(PurePosixPath(entry).name, others, 0.8)
             diagnostics.error(listed_at, f"chapter file '{entry}' not found{hint}")
+            continue
+        if problem:
+            diagnostics.error(listed_at, f"chapter '{entry}' {problem.replace('a file', 'a Markdown file')}")
             continue
         text = read_source(path, rel, diagnostics)
         if text is None:
             continue
         meta, body, first_line = _front_matter(text, rel, diagnostics)
-        chapter = Chapter(path=rel, id=str(meta.get("id") or _default_id(path)), title=str(meta.get("title") or ""),
-                          kind=str(meta.get("kind") or "chapter"), source_lines=text.count("\n") + 1)
-        if chapter.kind not in KINDS:
-            where = Location(rel, meta.lines.get("kind", 1) if isinstance(meta, LineMap) else 1)
-            diagnostics.error(where, f"kind must be one of {', '.join(KINDS)}, not '{chapter.kind}'")
-            chapter.kind = "chapter"
+        chapter = Chapter(path=rel, id=meta.get("id") or _default_id(path), title=meta.get("title", ""),
+                          kind=meta.get("kind", "chapter"), source_lines=text.count("\n") + 1)
         if chapter.id in seen:
-            diagnostics.error(Location(rel, 1), f"duplicate chapter id '{chapter.id}' (also used by {seen[chapter.id]})")
+            diagnostics.error(Location(rel, 1),
+                              f"duplicate chapter id '{chapter.id}' (also used by {seen[chapter.id]})")
+        elif chapter.id in RESERVED_IDS:
+            diagnostics.error(Location(rel, 1), f"chapter id '{chapter.id}' is reserved for a page the build makes; "
+                                                "give the chapter another 'id:' in its front matter")
         seen[chapter.id] = rel
         if chapter.kind == "front" and any(c.kind != "front" for c, _, _ in sources):
             diagnostics.warning(listed_at, f"front matter '{entry}' comes after the body; list it before the chapters")
@@ -94,25 +107,19 @@ def _default_id(path: Path) -> str:
     return slugify(re.sub(r"^\d+[-_ ]*", "", path.stem)) or slugify(path.stem) or "chapter"
 
 
-def _front_matter(text: str, rel: str, diagnostics: Diagnostics) -> tuple[dict, str, int]:
+def _front_matter(text: str, rel: str, diagnostics: Diagnostics) -> tuple[dict[str, str], str, int]:
+    """(the valid front-matter values: title, id, kind; the body; the body's first line).
+
+    What the keys may hold, and which other keys are warned about, is `schema.FRONT_MATTER`."""
     match = FRONT_MATTER.match(text)
     if not match:
         return {}, text, 1
-    meta = parse_yaml(match.group(1) or "", Location(rel, 2), diagnostics) or {}
-    if not isinstance(meta, dict):
-        diagnostics.error(Location(rel, 2), "front matter must be a mapping (title, id, kind)")
-        meta = {}
-    # Other tools' keys (Jekyll's layout, permalink, MkDocs' description...) are ignored;
-    # a near-miss of one of ours ("titel") is most likely a typo.
-    for key in sorted(set(map(str, meta)) - set(FRONT_MATTER_KEYS)):
-        hint = did_you_mean(key, list(FRONT_MATTER_KEYS), 0.75)
-        if hint:
-            line = meta.lines.get(key, 0) + 1 if isinstance(meta, LineMap) else 2
-            diagnostics.warning(Location(rel, line), f"unknown front matter key '{key}'{hint}")
-    if isinstance(meta, LineMap):  # lines inside the front matter start at file line 2
-        meta.lines = {k: v + 1 for k, v in meta.lines.items()}
+    # The YAML starts at file line 2, below the opening '---'.
+    meta = parse_yaml(match.group(1) or "", Location(rel, 2), diagnostics, what="front matter")
+    where = schema.Where(schema.Problems(diagnostics, rel), "front matter", 2)
+    values = {} if meta is None else schema.FRONT_MATTER.validate(meta, where)
     body = text[match.end():]
-    return meta, body, text[: match.end()].count("\n") + 1
+    return values, body, text[: match.end()].count("\n") + 1
 
 
 def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
@@ -128,7 +135,11 @@ def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
     tree = parse(md, body)
     chapter.body = tree
     _take_title(chapter, tree, diagnostics)
-    _collect(chapter, tree, manuscript, diagnostics, ([""] * (first_line - 1)) + body.splitlines())
+    # Lines as Markdown counts them: split at \n only (str.splitlines would split at U+0085 and U+2028 too).
+    _collect(chapter, tree, manuscript, diagnostics, ([""] * (first_line - 1)) + body.split("\n"))
+    # The same scan as accept/reject, which refuse to run while one of these remains.
+    for problem in scan_marks("\n" * (first_line - 1) + body).unbalanced:
+        warn(problem.line, str(problem))
 
 
 def _take_title(chapter: Chapter, tree: etree.Element, diagnostics: Diagnostics) -> None:
@@ -140,7 +151,8 @@ def _take_title(chapter: Chapter, tree: etree.Element, diagnostics: Diagnostics)
     elif first is not None and _text(first) == chapter.title:
         tree.remove(first)
     if not chapter.title:
-        diagnostics.error(Location(chapter.path, 1), "chapter has no title: add 'title:' to the front matter or a '# Heading'")
+        diagnostics.error(Location(chapter.path, 1),
+                          "chapter has no title: add 'title:' to the front matter or a '# Heading'")
         chapter.title = chapter.id
 
 
@@ -148,11 +160,11 @@ def _text(element: etree.Element) -> str:
     return " ".join("".join(element.itertext()).split())
 
 
-def line_of(element: etree.Element, parents: dict) -> int:
+def line_of(element: etree.Element | None, parents: dict) -> int:
     """The source line of an element: its own `data-line` or its nearest block's."""
     while element is not None:
-        if element.get("data-line"):
-            return int(element.get("data-line"))
+        if line := element.get("data-line"):
+            return int(line)
         element = parents.get(element)
     return 0
 
@@ -161,6 +173,11 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
              lines: list[str]) -> None:
     """Number sections, figures and tables; gather ids, quotes and links into the model."""
     parents = {child: parent for parent in tree.iter() for child in parent}
+    for element in tree.iter():  # markers that only this stage and later ones set: never an author's raw HTML
+        for name in LATER_MARKERS.intersection(element.keys()):
+            del element.attrib[name]
+    # Text in code spans and code blocks is literal: a `[^x]` there is not a footnote.
+    code = {inner for element in tree.iter() if element.tag in ("code", "pre") for inner in element.iter()}
 
     def at(element: etree.Element, needle: str = "") -> Location:
         """The element's block line; with `needle`, the line in that block where it is written."""
@@ -179,7 +196,8 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
         element_id = element.get("id")
         if element_id:
             if element_id in chapter.ids:
-                diagnostics.error(at(element), f"duplicate id '{element_id}' (first used at line {chapter.ids.get(element_id, Location('', 1)).line})")
+                first = chapter.ids.get(element_id, Location("", 1)).line
+                diagnostics.error(at(element), f"duplicate id '{element_id}' (first used at line {first})")
             else:
                 chapter.ids[element_id] = at(element)
         if tag in ("h2", "h3", "h4", "h5", "h6"):
@@ -191,14 +209,19 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
                 span.text, span.tail = number, " " + (element.text or "")
                 element.text = None
                 element.insert(0, span)
-            chapter.headings.append(Heading(element_id or "", int(tag[1]), _text(element).removeprefix(number).strip(), number, at(element)))
+            title = _text(element).removeprefix(number).strip()
+            chapter.headings.append(Heading(element_id or "", int(tag[1]), title, number, at(element)))
         elif tag == "h1":
             diagnostics.warning(at(element), "a second '# ' heading in a chapter; use '## ' for sections")
         elif tag == "figure" and "place-quote" in element.get("class", ""):
-            place = manuscript.places[element.get("data-place")]
-            role = element.find("./figcaption/span[@class='role']")
-            chapter.quotes.append(Quote(element_id, place, _text(role) if role is not None else "", at(element)))
-        elif (tag == "figure" and "figure" in element.get("class", "").split()) or (tag == "table" and element.find("caption") is not None):
+            # places.py sets data-place to a known key; raw HTML may give none, or an unknown one.
+            place = manuscript.places.get(element.get("data-place", ""))
+            if place is not None:
+                role = element.find("./figcaption/span[@class='role']")
+                quote = Quote(element_id or "", place, _text(role) if role is not None else "", at(element))
+                chapter.quotes.append(quote)
+        elif ((tag == "figure" and "figure" in element.get("class", "").split())
+              or (tag == "table" and element.find("caption") is not None)):
             kind = "figure" if tag == "figure" else "table"
             counters[kind] += 1
             number = f"{chapter.label}.{counters[kind]}" if chapter.label else str(counters[kind])
@@ -216,12 +239,10 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
             _check_image(chapter, element, at(element, element.get("src", "")), manuscript, diagnostics)
         elif tag == "a" and element.get("href") is not None:
             _collect_link(chapter, element, at(element, element.get("href", "")), diagnostics)
-        for value in (element.text, element.tail):
-            for match in MISSING_FOOTNOTE.finditer(value or ""):
-                diagnostics.error(at(element if value is element.text else parents.get(element, element)),
-                                  f"footnote '[^{match.group(1)}]' has no definition")
-            if value and CRITIC_MARK.search(value):
-                diagnostics.warning(at(element), "unbalanced review mark")
+        for value, owner in ((element.text, element), (element.tail, parents.get(element, element))):
+            if value and owner not in code:
+                for match in MISSING_FOOTNOTE.finditer(value):
+                    diagnostics.error(at(owner, match.group()), f"footnote '[^{match.group(1)}]' has no definition")
 
 
 def _is_review_mark(element: etree.Element, parents: dict) -> bool:
@@ -254,16 +275,25 @@ def _check_image(chapter: Chapter, image: etree.Element, where: Location, manusc
         diagnostics.error(where, f"image '{src}' must be a file in the manuscript, not a URL "
                                  "(a build never downloads): save it in images/")
         return
-    target = (manuscript.root / PurePosixPath(chapter.path).parent / unquote(src)).resolve()
-    rel = _relative(target, manuscript.root)
-    if rel is None:
-        diagnostics.error(where, f"image '{src}' is outside the manuscript folder")
-    elif not target.is_file():
+    if not src.strip():  # none given, or raw HTML's src removed as unsafe (warned about at its line)
+        diagnostics.error(where, "image without a file: give its path, as in ![Alt text](../images/figure.png)")
+        return
+    try:
+        target = confine.inside(manuscript.root, unquote(src), chapter.path)
+    except confine.Outside as reason:
+        diagnostics.error(where, f"image '{src}' {reason}")
+        chapter.links.append(Link(src, image.get("alt", ""), where, chapter.id, "image"))
+        return
+    rel = confine.relative(target, manuscript.root)
+    problem = confine.file_problem(target)
+    if problem == "not found":
         names = [p.name for p in target.parent.glob("*")] if target.parent.is_dir() else []
         diagnostics.error(where, f"image '{src}' not found{did_you_mean(target.name, names)}")
+    elif problem:
+        diagnostics.error(where, f"image '{src}' {problem}")
     else:
         try:
-            info = images.inspect(target)
+            info = images.inspect(target, manuscript.root)
         except images.ImageProblem as problem:
             diagnostics.error(where, f"image '{src}' {problem}")
         except OSError as exc:
@@ -273,13 +303,6 @@ def _check_image(chapter: Chapter, image: etree.Element, where: Location, manusc
             if info.width and info.height:
                 image.set("data-size", f"{info.width:g}x{info.height:g}")
     chapter.links.append(Link(src, image.get("alt", ""), where, chapter.id, "image"))
-
-
-def _relative(path: Path, root: Path) -> str | None:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return None
 
 
 def _collect_link(chapter: Chapter, anchor: etree.Element, where: Location, diagnostics: Diagnostics) -> None:
@@ -314,26 +337,32 @@ def resolve_references(manuscript: Manuscript, diagnostics: Diagnostics) -> None
     by_path = {c.path: c for c in manuscript.chapters}
     listed = {_normalise(entry) for entry in manuscript.report.chapters}
     for chapter in manuscript.chapters:
+        if chapter.body is None:
+            continue  # not parsed, so it has no links either
         anchors = [a for a in chapter.body.iter("a") if a.get("data-xref") is not None]
         links = [link for link in chapter.links if link.kind == "xref"]
-        for anchor, link in zip(anchors, links):
+        # One anchor per xref Link: `_collect` removed any data-xref an author wrote in raw HTML.
+        for anchor, link in zip(anchors, links, strict=True):
             split = urlsplit(link.url)
             target = chapter
             if split.path:
                 target_path = _normalise((PurePosixPath(chapter.path).parent / unquote(split.path)).as_posix())
-                target = by_path.get(target_path)
-                if target is None and target_path in listed:
+                found = by_path.get(target_path)
+                if found is None and target_path in listed:
                     continue  # a listed chapter that failed to load is reported already
-                if target is None:
+                if found is None:
                     hint = did_you_mean(PurePosixPath(split.path).name, [PurePosixPath(p).name for p in by_path], 0.8)
-                    diagnostics.error(link.source, f"cross-reference to '{link.url}': no chapter '{split.path}' in report.yaml{hint}")
+                    diagnostics.error(link.source, f"cross-reference to '{link.url}': "
+                                                   f"no chapter '{split.path}' in report.yaml{hint}")
                     continue
+                target = found
             fragment = unquote(split.fragment)
             if fragment == target.id:
                 fragment = ""
             if fragment and fragment not in target.ids:
                 hint = did_you_mean(fragment, sorted(target.ids))
-                diagnostics.error(link.source, f"cross-reference to '{link.url}': no heading, figure or table '#{fragment}' in {target.path}{hint}")
+                diagnostics.error(link.source, f"cross-reference to '{link.url}': "
+                                               f"no heading, figure or table '#{fragment}' in {target.path}{hint}")
                 continue
             _point(anchor, target, fragment)
 

@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as etree
 
+# Ids of the pages and parts a build makes itself; a chapter may not take one (its id is an anchor
+# and a file name beside them).
+PLACES_ID = "places-quoted"
+RESERVED_IDS = frozenset({PLACES_ID, "contents", "contents-title", "title", "toc", "toc-title", "landmarks",
+                          "page-list", "cover", "titlepage", "nav", "changes-summary", "changes-title"})
+
 
 @dataclass(frozen=True, order=True)
 class Location:
@@ -116,7 +122,7 @@ class Report:
     description: str = ""
     keywords: list[str] = field(default_factory=list)
     cover: str = ""
-    places: str = "places.yaml"
+    places: str = "places.yaml"  # "" when report.yaml named a file that was refused: none is read
     links: dict[str, Any] = field(default_factory=dict)
     chapter_locations: list[Location] = field(default_factory=list)  # where each chapter is listed
 

@@ -8,20 +8,21 @@ EPUB page-list can read page positions without writing a PDF.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import datetime as dt
+import hashlib
 import io
 import logging
+import mimetypes
 import re
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import weasyprint
 from pypdf import PdfWriter
+from pypdf.constants import PageLabelStyle
 from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
+from . import confine
 from .assemble import DRAFT_STYLES, PRINT_STYLES, Options, print_html, stylesheet_origin
 from .diagnostics import Diagnostic, Diagnostics, RenderError
 from .fonts import font_dirs, svg_with_our_fonts
@@ -29,33 +30,43 @@ from .model import Location, Manuscript
 from .output import source_date
 
 PDF_VARIANT = "pdf/ua-1"
+NO_FILE = Location("build-report")  # prints as "build-report: warning: ..."
 _CSS_AT = re.compile(r" at (\d+):(\d+)")  # tagged PDF, document title displayed, alt text kept
 
 
 class ManuscriptFetcher(weasyprint.urls.URLFetcher):
     """Fetch only data: URLs and files inside the allowed folders; never the network.
 
-    SVG images have their text set in our fonts (`fonts.svg_with_our_fonts`)."""
+    Each URL passes `confine.local_path` (the one confinement rule), and the file
+    read is the very path that was checked, not the URL handed back to urllib.
+    The load stage has refused every outside path a chapter names, with its line;
+    what is refused here (a URL in CSS, say) is collected in `refused` and fails
+    the build. SVG images have their text set in our fonts (`fonts.svg_with_our_fonts`)."""
 
     def __init__(self, roots: list[Path]):
         super().__init__(allowed_protocols={"file", "data"})
         self.roots = [root.resolve() for root in roots]
+        self.refused: list[str] = []
 
     def fetch(self, url, headers=None):
-        if url.startswith("file:"):
-            path = Path(url2pathname(urlsplit(url).path)).resolve()
-            if not any(path.is_relative_to(root) for root in self.roots):
-                raise ValueError(f"refusing to read {path}: outside the manuscript, styles and fonts")
-        response = super().fetch(url, headers)
-        if response.headers.get_content_type() != "image/svg+xml":
-            return response
-        data = response.read()
-        response.close()
         try:
-            data = svg_with_our_fonts(data.decode("utf-8")).encode("utf-8")
-        except UnicodeDecodeError:  # not UTF-8 (or compressed): left as it is
-            pass
-        return weasyprint.urls.URLFetcherResponse(response.url, data, response.headers, response.status)
+            path = confine.local_path(url, self.roots)
+            problem = confine.file_problem(path) if path else None
+            if problem:
+                raise confine.Outside(f"'{url}' {problem}")
+        except confine.Outside as reason:
+            self.refused.append(str(reason))
+            raise ValueError(f"refused: {reason}") from None
+        if path is None:  # a data: URL
+            return super().fetch(url, headers)
+        data = path.read_bytes()
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if kind == "image/svg+xml":
+            try:
+                data = svg_with_our_fonts(data.decode("utf-8")).encode("utf-8")
+            except UnicodeDecodeError:  # not UTF-8 (or compressed): left as it is
+                pass
+        return weasyprint.urls.URLFetcherResponse(url, data, {"Content-Type": kind})
 
 
 @contextlib.contextmanager
@@ -69,10 +80,12 @@ def _collect_warnings(diagnostics: Diagnostics, options: Options) -> Iterator[No
     class Handler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             message = record.getMessage()
-            where = Location(str(options.styles))
+            if "refused: " in message:  # the fetcher's refusals fail the build with their own message
+                return
+            where = NO_FILE  # the renderer's own trouble (fonts, say): not a file the author can open
             match = _CSS_AT.search(message)
             origin = stylesheet_origin(names, options, int(match.group(1)) - 1) if match else None
-            if origin:  # the <style> text starts with a newline, so CSS line 1 is its line 2
+            if match and origin:  # the <style> text starts with a newline, so CSS line 1 is its line 2
                 where = Location(_shown(origin[0]), origin[1])
                 message = message[: match.start()] + message[match.end():]
             if Diagnostic("warning", where, f"renderer: {message}") not in diagnostics.items:  # once, not per page
@@ -96,9 +109,12 @@ def render(manuscript: Manuscript, options: Options, diagnostics: Diagnostics,
     fetcher = ManuscriptFetcher([manuscript.root, options.styles, *font_dirs()])
     with _collect_warnings(diagnostics, options):
         try:
-            return weasyprint.HTML(string=html, base_url=str(manuscript.root), url_fetcher=fetcher).render()
+            document = weasyprint.HTML(string=html, base_url=str(manuscript.root), url_fetcher=fetcher).render()
         except Exception as exc:  # WeasyPrint's own failures are not the author's
             raise RenderError(f"the PDF could not be laid out: {exc}") from exc
+    if fetcher.refused:
+        raise RenderError("refused to read " + "; ".join(dict.fromkeys(fetcher.refused)))
+    return document
 
 
 def _shown(path: Path) -> str:
@@ -146,8 +162,8 @@ def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: D
 
     start = body_start(document, manuscript)
     if start:
-        writer.set_page_label(0, start - 1, style="/r", start=1)
-    writer.set_page_label(start, len(writer.pages) - 1, style="/D", start=1)
+        writer.set_page_label(0, start - 1, style=PageLabelStyle.LOWERCASE_ROMAN, start=1)
+    writer.set_page_label(start, len(writer.pages) - 1, style=PageLabelStyle.DECIMAL, start=1)
 
     report = manuscript.report
     stamp = _pdf_date(report.date)

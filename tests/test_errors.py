@@ -13,13 +13,18 @@ Case keys:
   edits:   {file: [[old, new], ...]} replaces text, {file: "text"} the whole file, {file: null}
            deletes it; {file: {png: [w, h]}}, {png_truncated: [w, h]}, {hex: "..."} write image
            bytes; {symlink: target}, {fifo: true}, {repeat: [text, n]}, {mode: 0o600} as named.
+           {parts: [...]} writes generated text, part after part: a string as it is, [text, n] the
+           text n times, [text, n, indent] n lines of text, each indented once more than the last
+           (`["- x\n", 500, "    "]` is a list nested 500 deep).
            `{outside}` in any text is the folder beside the manuscript that holds the canaries.
   argv:    the command, default [html, "{root}", -o, "{out}"]; `{root}`, `{out}`, `{outside}`.
   env:     environment variables for the run.
   exit:    the expected exit code (default 2).
-  expect:  the exact `path:line: error|warning: ...` and `build-report: ...` lines, in any order.
+  expect:  the exact `path:line: error|warning: ...` and `build-report: ...` lines, in any order
+           (with the same placeholders as argv).
   stdout:  lines that must appear on stdout.
-  changes: manuscript files the command may rewrite (accept, reject).
+  changes: manuscript files the command may rewrite (accept, reject); each may gain one new backup
+           (<file>.bak, or .bak.1, .bak.2 ... when that exists) with its previous bytes and mode.
   encoding, crlf, bom: write edited files in another encoding, with CRLF, with a BOM.
 """
 
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -41,6 +47,8 @@ CASE_DIR = Path(__file__).parent / "cases" / "errors"
 CASES = [dict(case, file=path.name) for path in sorted(CASE_DIR.glob("*.yaml"))
          for case in yaml.safe_load(path.read_text(encoding="utf-8"))]
 CANARY = "CANARY-5b1e-never-published"
+BACKUP = re.compile(r"(.+)\.bak(?:\.\d+)?")  # what accept/reject keep of a file they rewrite
+CANARY_COLOUR = (0x5B, 0x1E, 0xCA)  # canary.png's pixels: found in a PDF's images, where text chunks are not kept
 
 
 def _image_bytes(spec: dict) -> bytes:
@@ -64,13 +72,15 @@ def make_outside(tmp_path: Path) -> Path:
     outside.mkdir(exist_ok=True)
     (outside / "canary.txt").write_text(f"{CANARY}\n")
     (outside / "canary.md").write_text(f"# {CANARY}\n\n{CANARY} in a paragraph.\n")
-    (outside / "canary.yaml").write_text(f"canary:\n  name: {CANARY}\n")
+    # The places of tests/data/mini, so a build that read it would publish the regions.
+    (outside / "canary.yaml").write_text(f"ashbury:\n  name: Ashbury\n  region: {CANARY}\n"
+                                         f"brackenfold:\n  name: Brackenfold\n  region: {CANARY}\n")
     (outside / "canary.css").write_text(f"body::before {{ content: '{CANARY}'; }}\n")
     (outside / "canary.svg").write_text(f"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'>"
                                         f"<text y='9'>{CANARY}</text></svg>")
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", CANARY)
-    Image.new("RGB", (8, 8), "red").save(outside / "canary.png", pnginfo=info)
+    Image.new("RGB", (8, 8), CANARY_COLOUR).save(outside / "canary.png", pnginfo=info)
     return outside
 
 
@@ -98,6 +108,8 @@ def _write(path: Path, spec, encoding: str) -> None:
     elif isinstance(spec, dict) and "repeat" in spec:
         text, count = spec["repeat"]
         path.write_text(text * count, encoding=encoding)
+    elif isinstance(spec, dict) and "parts" in spec:
+        path.write_text("".join(_generate(part) for part in spec["parts"]), encoding=encoding)
     elif isinstance(spec, dict) and "mode" in spec:
         path.chmod(spec["mode"])
     elif isinstance(spec, dict):
@@ -108,6 +120,14 @@ def _write(path: Path, spec, encoding: str) -> None:
             assert old in text, f"test case edit does not apply: {old!r} not in {path.name}"
             text = text.replace(old, new)
         path.write_text(text, encoding=encoding)
+
+
+def _generate(part: str | list) -> str:
+    """One of {parts: [...]}: "text", [text, n] or [text, n, indent]."""
+    if isinstance(part, str):
+        return part
+    text, count, *indent = part
+    return "".join(indent[0] * level + text for level in range(count)) if indent else text * count
 
 
 def edited_copy(tmp_path: Path, edits: dict, encoding: str = "utf-8", crlf: tuple = (), bom: tuple = ()) -> Path:
@@ -172,13 +192,20 @@ def test_error_case(case: dict, tmp_path: Path, monkeypatch) -> None:
     assert code == case.get("exit", 2), err
     lines = err.splitlines()
     assert [line for line in lines if not _is_message(line)] == [], "stderr holds something other than diagnostics"
-    assert sorted(line for line in lines if _is_message(line)) == sorted(case["expect"]), err
+    expected = _fill(case["expect"], root=root, out=out, outside=tmp_path / "outside")
+    assert sorted(line for line in lines if _is_message(line)) == sorted(expected), err
     for line in case.get("stdout", []):
         assert line in stdout.splitlines(), stdout
     assert CANARY not in stdout + err
     after = snapshot(root)
     allowed = set(case.get("changes", ()))
-    assert {k: v for k, v in after.items() if k not in allowed and not k.endswith(".bak")} == \
+    # A file that may change may gain one new backup (<file>.bak, .bak.1, ...) holding its previous bytes
+    # and mode; an existing backup is part of the manuscript and never changes.
+    backups = {k for k in after if k not in before and BACKUP.fullmatch(k)}
+    for name in backups:
+        original = BACKUP.fullmatch(name).group(1)
+        assert original in allowed and after[name] == before[original], f"{name} is not a backup of {original}"
+    assert {k: v for k, v in after.items() if k not in allowed and k not in backups} == \
            {k: v for k, v in before.items() if k not in allowed}, "the manuscript was changed"
     if code:
         assert snapshot(outputs) == previous, "a failed run changed the previous output"
