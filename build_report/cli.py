@@ -27,6 +27,7 @@ from .diagnostics import (
     Diagnostics,
     ManuscriptError,
     bug_report,
+    printable,
 )
 from .output import source_date, write_atomic
 from .text import did_you_mean
@@ -133,10 +134,10 @@ def run_verb(args: argparse.Namespace, diagnostics: Diagnostics, timer: build.Ti
     except ManuscriptError:
         return EXIT_BAD_INPUT
     except BuildReportError as exc:
-        print(f"build-report: error: {exc}", file=stderr)
+        print(printable(f"build-report: error: {exc}"), file=stderr)
         return exc.exit_code
     except OSError as exc:  # an unwritable output folder, a full disk, a file that vanished mid-build
-        print(f"build-report: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=stderr)
+        print(printable(f"build-report: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")), file=stderr)
         return EXIT_BAD_INPUT
     except signals.Stopped as stop:
         print(f"build-report: {stop}", file=stderr)
@@ -145,7 +146,7 @@ def run_verb(args: argparse.Namespace, diagnostics: Diagnostics, timer: build.Ti
         print("build-report: interrupted", file=stderr)
         return 130
     except (Exception, RecursionError) as exc:  # noqa: BLE001 - the boundary: anything else is our bug
-        print(bug_report(exc), file=stderr)
+        print(printable(bug_report(exc)), file=stderr)
         if args.verbose:
             traceback.print_exception(exc, file=stderr)
         return EXIT_SOFTWARE

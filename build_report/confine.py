@@ -33,7 +33,8 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 
 
 class Outside(ValueError):
-    """A path or URL that leads out of the allowed folders; str() is the reason."""
+    """A path or URL that leads out of the allowed folders, or cannot be followed at all
+    (a NUL byte, a symlink loop, a name too long); str() is the reason."""
 
 
 def scheme(url: str) -> str:
@@ -52,11 +53,22 @@ def inside(root: Path, name: str, base: str = "") -> Path:
         raise Outside("is empty")
     if scheme(name) or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):  # a URL, root, UNC or drive
         raise Outside("is outside the manuscript folder (name files relative to it)")
-    candidate = root / PurePosixPath(base).parent / name
-    resolved = candidate.resolve()
+    resolved = _resolve(root / PurePosixPath(base).parent / name)
     if not resolved.is_relative_to(root):
         raise Outside("is outside the manuscript folder")
     return resolved
+
+
+def _resolve(path: Path) -> Path:
+    """`path.resolve()`, with the ways a hostile name makes it fail turned into reasons."""
+    if "\0" in str(path):
+        raise Outside("contains a NUL character")
+    try:
+        return path.resolve()
+    except RuntimeError:  # Python < 3.13 raises this for a loop of symbolic links
+        raise Outside("is a symbolic link that points back to itself (a loop)") from None
+    except OSError as exc:
+        raise Outside(f"cannot be followed ({exc.strerror or exc})") from None
 
 
 def relative(path: Path, root: Path) -> str:
@@ -70,8 +82,8 @@ def file_problem(path: Path) -> str | None:
         mode = path.stat().st_mode
     except FileNotFoundError:
         return "not found"
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})"
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        return f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
     if stat.S_ISDIR(mode):
         return "is a folder, not a file"
     if not stat.S_ISREG(mode):
@@ -92,7 +104,7 @@ def local_path(url: str, roots: list[Path]) -> Path | None:
     split = urlsplit(_IGNORED.sub("", url))
     if split.netloc:
         raise Outside(f"'{url}' names a host ('{split.netloc}'): a build never uses the network")
-    path = Path(url2pathname(split.path)).resolve()  # url2pathname unquotes %XX
+    path = _resolve(Path(url2pathname(split.path)))  # url2pathname unquotes %XX
     if not any(path.is_relative_to(root.resolve()) for root in roots):
         raise Outside(f"'{url}' is outside the manuscript, the styles and the fonts")
     return path

@@ -16,6 +16,7 @@ interrupted by SIGINT/SIGTERM/SIGHUP (outputs and temporary files cleaned up).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -40,7 +41,17 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.severity}: {self.message}"
+        return printable(f"{self.location}: {self.severity}: {self.message}")
+
+
+# Control characters from a manuscript (a NUL, an ANSI escape that would recolour or rewrite the
+# terminal, a newline that would forge a second diagnostic) are shown escaped, as Python writes them.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes (`\\x1b`), so a message is one honest line."""
+    return _CONTROLS.sub(lambda match: repr(match.group(0))[1:-1], text)
 
 
 class BuildReportError(Exception):
