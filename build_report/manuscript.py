@@ -124,11 +124,13 @@ def _front_matter(text: str, rel: str, diagnostics: Diagnostics) -> tuple[dict[s
 
 def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
            diagnostics: Diagnostics, critic_mode: str) -> None:
+    # A line an extension counts on from its block's line (raw HTML after a box's added title, say) may
+    # run past the end of the file; the last line is then the nearest true one.
     def report(line: int, message: str) -> None:
-        diagnostics.error(Location(chapter.path, line), message)
+        diagnostics.error(Location(chapter.path, min(line, chapter.source_lines)), message)
 
     def warn(line: int, message: str) -> None:
-        diagnostics.warning(Location(chapter.path, line), message)
+        diagnostics.warning(Location(chapter.path, min(line, chapter.source_lines)), message)
 
     md = make_markdown(manuscript.places if manuscript.places_readable else None, report, first_line, critic_mode,
                        root=manuscript.root, warn=warn)

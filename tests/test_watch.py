@@ -121,6 +121,7 @@ def test_watch_survives_a_failing_watcher(manuscript: Path, monkeypatch) -> None
         yield from real_watch(*args, **kwargs)
 
     monkeypatch.setattr(watchfiles, "watch", flaky_watch)
+    monkeypatch.chdir(manuscript.parent)  # the draft goes to ./build: the test's folder, not the repository's
     with watching(manuscript, monkeypatch) as watch:
         watch.wait_until(lambda: len(calls) >= 2)
         time.sleep(0.5)
