@@ -180,6 +180,11 @@ def parse_yaml(text: str, location: Location, diagnostics: Diagnostics, what: st
         return loader.get_single_data()
     except Refused as exc:
         diagnostics.error(Location(location.path, exc.line), exc.message)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids: say which, at its line
+        line = location.line + text[: exc.position].count("\n")
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        diagnostics.error(Location(location.path, line),
+                          f"invalid YAML: the character U+{ord(character):04X} ({character!r}) is not allowed in YAML")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = location.line + (mark.line if mark else 0)
