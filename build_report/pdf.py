@@ -22,7 +22,7 @@ from pypdf import PdfWriter
 from pypdf.constants import PageLabelStyle
 from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
-from . import confine
+from . import confine, tagging
 from .assemble import DRAFT_STYLES, PRINT_STYLES, Options, print_html, stylesheet_origin
 from .diagnostics import Diagnostic, Diagnostics, RenderError
 from .fonts import font_dirs, svg_with_our_fonts
@@ -156,7 +156,7 @@ def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: D
     WeasyPrint warns while writing too (fonts it cannot embed or subset): like those
     of `render`, they become diagnostics."""
     with _collect_warnings(diagnostics, options) if diagnostics else contextlib.nullcontext():
-        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
+        pdf = tagging.correct(document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False))
     # Incremental: pypdf appends the few changed objects instead of rewriting the file.
     writer = PdfWriter(io.BytesIO(pdf), incremental=True)
 
