@@ -5,7 +5,7 @@ from __future__ import annotations
 import pikepdf
 import pytest
 
-from build_report.tagging import reachable
+from build_report.tagging import elements, reachable
 
 
 def marked_content(pdf: pikepdf.Pdf, page: pikepdf.Page) -> list[tuple[str, pikepdf.Object]]:
@@ -47,3 +47,30 @@ def test_running_heads_and_folios_are_pagination_artifacts(tagged: pikepdf.Pdf) 
             continue
         kinds = [properties.get("/Type") for tag, properties in marks if tag == "/Artifact"]
         assert "/Pagination" in kinds, f"page {number} has no pagination artifact"
+
+
+def test_every_header_cell_has_a_scope(tagged: pikepdf.Pdf) -> None:
+    """Matterhorn 15-003: column headers in header rows, row headers beside their data."""
+    cells = [e for e in elements(tagged.Root.StructTreeRoot) if e.get("/S") == "/TH"]
+    assert cells
+    for cell in cells:
+        scope = cell.A.get("/Scope")
+        assert scope in ("/Row", "/Column")
+        in_header_row = cell.P.get("/S") == "/TR" and cell.P.P.get("/S") == "/THead"
+        assert scope == "/Column" or not in_header_row
+
+
+def test_row_headers_are_marked_as_rows(sample) -> None:
+    with pikepdf.open(sample.path) as pdf:
+        scopes = {str(e.A.Scope) for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == "/TH"}
+    assert scopes == {"/Row", "/Column"}  # the sample has both kinds of table
+
+
+def test_id_tree_names_every_element_with_an_id(tagged: pikepdf.Pdf) -> None:
+    root = tagged.Root.StructTreeRoot
+    with_ids = {bytes(e.ID): e.objgen for e in elements(root) if "/ID" in e}
+    assert with_ids, "header cells carry IDs"
+    names = root.IDTree.Names
+    tree = {bytes(names[i]): names[i + 1].objgen for i in range(0, len(names), 2)}
+    assert tree == with_ids
+    assert list(tree) == sorted(tree)  # a name tree's keys are in order
