@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="turn a folder of Markdown (plain, MkDocs, mdBook) into a manuscript")
     imp.add_argument("src", type=Path, metavar="SRC", help="the folder of Markdown files")
     imp.add_argument("dir", type=Path, metavar="DIR", help="the manuscript folder to create (new or empty)")
+    check_pdf = verbs.add_parser("check-pdf", parents=[terse],
+                                 help="check a PDF against the machine-checkable PDF/UA-1 (Matterhorn) conditions")
+    check_pdf.add_argument("file", type=Path, metavar="FILE", help="the PDF to check")
     return parser
 
 
@@ -349,6 +352,23 @@ def cmd_check_links(args, diagnostics: Diagnostics, timer: build.Timer, stdout: 
     return max(code, links.exit_code(results))
 
 
+def cmd_check_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """The machine-checkable PDF/UA-1 failure conditions (pdfua.py): the report on stdout, exit 1 on findings."""
+    import pikepdf
+
+    from . import pdfua
+
+    problem = confine.file_problem(args.file)
+    if problem:
+        raise UsageError(f"{args.file}: {problem}")
+    try:
+        report = pdfua.check(args.file)
+    except pikepdf.PdfError as exc:
+        raise UsageError(f"{args.file}: cannot be read as a PDF ({exc})") from exc
+    stdout.write(report.text())
+    return report.exit_status
+
+
 def cmd_new(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     from . import scaffold
 
@@ -386,7 +406,7 @@ def _done(args, out: Path, stdout: TextIO) -> None:
 VERBS: dict[str, Callable[..., int]] = {
     "pdf": cmd_pdf, "html": cmd_html, "epub": cmd_epub, "draft": cmd_draft,
     "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff, "check-links": cmd_check_links,
-    "watch": cmd_watch, "new": cmd_new, "import": cmd_import,
+    "watch": cmd_watch, "new": cmd_new, "import": cmd_import, "check-pdf": cmd_check_pdf,
 }
 
 

@@ -156,7 +156,9 @@ def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: D
     WeasyPrint warns while writing too (fonts it cannot embed or subset): like those
     of `render`, they become diagnostics."""
     with _collect_warnings(diagnostics, options) if diagnostics else contextlib.nullcontext():
-        pdf = tagging.correct(document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False))
+        with tagging.element_keys():
+            written = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
+        pdf = tagging.correct(written)
     # Incremental: pypdf appends the few changed objects instead of rewriting the file.
     writer = PdfWriter(io.BytesIO(pdf), incremental=True)
 

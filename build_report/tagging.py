@@ -9,9 +9,42 @@ fixes it upstream.
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 
 import pikepdf
+
+# While WeasyPrint writes, each structure element carries the number of the HTML element it
+# came from under this key; `merge_fragments` uses it, then removes it.
+ELEMENT_KEY = "/BRElement"
+
+
+@contextlib.contextmanager
+def element_keys() -> Iterator[None]:
+    """Patch WeasyPrint 70's tagging so each structure element records its HTML element.
+
+    Corrects nothing by itself: WeasyPrint builds the tree page by page from the boxes, and
+    a box's HTML element is lost once written. Knowing it lets `merge_fragments` join what
+    one element became on several pages, or through anonymous boxes. It wraps the module's
+    `_build_box_tree` (called through the module global, also recursively) and restores it."""
+    from weasyprint.pdf import tags
+
+    original = tags._build_box_tree
+    numbers: dict[int, int] = {}  # id() of an HTML element -> its number, for this write only
+
+    def build(box, *args, **kwargs):
+        html = getattr(getattr(box, "_box", box), "element", None)
+        for element in original(box, *args, **kwargs):
+            if html is not None:
+                element[ELEMENT_KEY[1:]] = numbers.setdefault(id(html), len(numbers))
+            yield element
+
+    tags._build_box_tree = build
+    try:
+        yield
+    finally:
+        tags._build_box_tree = original
 
 
 def correct(data: bytes) -> bytes:
@@ -20,6 +53,7 @@ def correct(data: bytes) -> bytes:
         if "/StructTreeRoot" not in pdf.Root:
             return data
         pagination_as_artifacts(pdf)
+        merge_fragments(pdf)
         table_header_scopes(pdf)
         id_tree(pdf)
         out = io.BytesIO()
@@ -139,3 +173,108 @@ def id_tree(pdf: pikepdf.Pdf) -> int:
             names.append(element)
         root.IDTree = pdf.make_indirect(pikepdf.Dictionary(Names=names))
     return len(named)
+
+
+def _adopt(pdf: pikepdf.Pdf, into: pikepdf.Object, kids: list[pikepdf.Object], page: pikepdf.Object | None) -> list:
+    """`kids` of another element (on `page`), made kids of `into`: a bare MCID refers to its
+    element's page, so one from another page becomes a marked-content reference."""
+    adopted = []
+    for kid in kids:
+        if isinstance(kid, int):  # pikepdf gives PDF integers as Python ints
+            if page is not None and into.get("/Pg") is not None and page.objgen != into.Pg.objgen:
+                kid = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page, MCID=int(kid)))
+        elif isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            kid.P = into
+        elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR" and "/Pg" not in kid:
+            kid.Pg = page
+        adopted.append(kid)
+    return adopted
+
+
+def _kid_list(element: pikepdf.Object) -> list[pikepdf.Object]:
+    kids = element.get("/K")
+    return list(kids) if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []
+
+
+def merge_fragments(pdf: pikepdf.Pdf) -> int:
+    """One structure element per HTML element; returns how many fragments were merged.
+
+    Corrects: WeasyPrint tags page by page, so a section, paragraph, list or table that
+    crosses a page break becomes one element per page (every page its own section), and
+    an element with block-level children nests a copy of itself for its anonymous boxes
+    (an H1 inside an H1). Fragments of one element under one parent are joined into the
+    first, in order; a copy nested directly in itself is dissolved into its parent.
+    The ParentTree is then rebuilt from the tree."""
+    root = pdf.Root.StructTreeRoot
+    identity: dict[tuple[int, int], tuple[int, str]] = {}  # element -> (HTML element number, role)
+    for element in elements(root):
+        if ELEMENT_KEY in element:
+            identity[element.objgen] = (int(element[ELEMENT_KEY]), str(element.get("/S")))
+            del element[ELEMENT_KEY]
+
+    def same(kid: pikepdf.Object) -> tuple[int, str] | None:
+        is_element = isinstance(kid, pikepdf.Dictionary) and kid.is_indirect
+        return identity.get(kid.objgen) if is_element else None
+
+    merged = 0
+    stack = [root]
+    while stack:
+        parent = stack.pop()
+        kids = _kid_list(parent)
+        own = identity.get(parent.objgen) if parent is not root else None
+        dissolved = True
+        while dissolved:  # a dissolved copy may bring up kids that are copies too
+            dissolved = False
+            joined: list[pikepdf.Object] = []
+            firsts: dict[tuple[int, str], pikepdf.Object] = {}
+            for kid in kids:
+                key = same(kid)
+                if key is not None and key == own:  # a copy of the parent inside it: its kids take its place
+                    joined.extend(_adopt(pdf, parent, _kid_list(kid), kid.get("/Pg")))
+                    merged += 1
+                    dissolved = True
+                elif key is not None and key in firsts:  # a later fragment of an element already here
+                    first = firsts[key]
+                    first.K = pikepdf.Array(_kid_list(first) + _adopt(pdf, first, _kid_list(kid), kid.get("/Pg")))
+                    merged += 1
+                else:
+                    if key is not None:
+                        firsts[key] = kid
+                    joined.append(kid)
+            kids = joined
+        parent.K = pikepdf.Array(kids)
+        stack.extend(kid for kid in kids if isinstance(kid, pikepdf.Dictionary) and "/S" in kid)
+    _rebuild_parent_tree(pdf)
+    return merged
+
+
+def _rebuild_parent_tree(pdf: pikepdf.Pdf) -> None:
+    """The ParentTree from the tree: each page's MCIDs, and each annotation, to its owner."""
+    root = pdf.Root.StructTreeRoot
+    pages: dict[tuple[int, int], dict[int, pikepdf.Object]] = {}
+    annotations: dict[int, pikepdf.Object] = {}
+    for element in elements(root):
+        for kid in _kid_list(element):
+            if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
+                on_page = kid.get("/Pg", element.get("/Pg"))
+                if on_page is not None:
+                    pages.setdefault(on_page.objgen, {})[int(kid.MCID)] = element
+            elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
+                if "/StructParent" in kid.Obj:
+                    annotations[int(kid.Obj.StructParent)] = element
+            elif not isinstance(kid, pikepdf.Dictionary) and element.get("/Pg") is not None:
+                pages.setdefault(element.Pg.objgen, {})[int(kid)] = element
+    nums = pikepdf.Array()
+    for page in pdf.pages:
+        if "/StructParents" not in page.obj:
+            continue
+        owners = pages.get(page.obj.objgen, {})
+        mapping = pikepdf.Array([owners.get(mcid) for mcid in range(max(owners, default=-1) + 1)])
+        nums.append(int(page.obj.StructParents))
+        nums.append(mapping)
+    for key in sorted(annotations):
+        nums.append(key)
+        nums.append(annotations[key])
+    root.ParentTree = pdf.make_indirect(pikepdf.Dictionary(Nums=nums))
+    keys = [int(page.obj.get("/StructParents", -1)) for page in pdf.pages] + list(annotations)
+    root.ParentTreeNextKey = max(keys) + 1

@@ -74,3 +74,29 @@ def test_id_tree_names_every_element_with_an_id(tagged: pikepdf.Pdf) -> None:
     tree = {bytes(names[i]): names[i + 1].objgen for i in range(0, len(names), 2)}
     assert tree == with_ids
     assert list(tree) == sorted(tree)  # a name tree's keys are in order
+
+
+@pytest.mark.parametrize("tag, role", [("p", "/P"), ("section", "/Sect"), ("h1", "/H1"), ("h2", "/H2"),
+                                       ("table", "/Table"), ("li", "/LI")])
+def test_one_structure_element_per_html_element(tag: str, role: str, sample, tmp_path) -> None:
+    """A paragraph, list item, table or chapter that crosses a page break is one element, not one per
+    page, and a heading holds no copy of itself (WeasyPrint tags page by page, and anonymous boxes
+    repeat their element)."""
+    import re
+
+    from build_report.assemble import Options, print_html
+
+    html = print_html(sample.manuscript, Options())
+    body = html[html.index("<body"):]
+    with pikepdf.open(sample.path) as pdf:
+        found = [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == role]
+        assert not [e for e in found if e.P.get("/S") == role], f"{role} nested in {role}"
+    assert len(found) == len(re.findall(rf"<{tag}[\s>]", body))
+
+
+def test_a_paragraph_across_a_page_break_is_one_element(sample) -> None:
+    """Its text runs (Span elements, each on its page) hang under one P."""
+    with pikepdf.open(sample.path) as pdf:
+        spanning = [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == "/P"
+                    and len({kid.Pg.objgen for kid in e.K if isinstance(kid, pikepdf.Dictionary) and "/Pg" in kid}) > 1]
+    assert spanning
