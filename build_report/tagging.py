@@ -16,8 +16,10 @@ from collections.abc import Iterator
 import pikepdf
 
 # While WeasyPrint writes, each structure element carries the number of the HTML element it
-# came from under this key; `merge_fragments` uses it, then removes it.
+# came from under this key, and each Link its text; `merge_fragments` and
+# `links_own_their_annotations` use them, then remove them.
 ELEMENT_KEY = "/BRElement"
+TEXT_KEY = "/BRText"
 
 
 @contextlib.contextmanager
@@ -28,6 +30,7 @@ def element_keys() -> Iterator[None]:
     a box's HTML element is lost once written. Knowing it lets `merge_fragments` join what
     one element became on several pages, or through anonymous boxes. It wraps the module's
     `_build_box_tree` (called through the module global, also recursively) and restores it."""
+    import pydyf
     from weasyprint.pdf import tags
 
     original = tags._build_box_tree
@@ -38,6 +41,9 @@ def element_keys() -> Iterator[None]:
         for element in original(box, *args, **kwargs):
             if html is not None:
                 element[ELEMENT_KEY[1:]] = numbers.setdefault(id(html), len(numbers))
+                if element["S"] == "/Link":
+                    text = html.get("aria-label") or " ".join("".join(html.itertext()).split())
+                    element[TEXT_KEY[1:]] = pydyf.String(text)
             yield element
 
     tags._build_box_tree = build
@@ -53,6 +59,7 @@ def correct(data: bytes) -> bytes:
         if "/StructTreeRoot" not in pdf.Root:
             return data
         pagination_as_artifacts(pdf)
+        links_own_their_annotations(pdf)
         merge_fragments(pdf)
         table_header_scopes(pdf)
         id_tree(pdf)
@@ -194,6 +201,43 @@ def _adopt(pdf: pikepdf.Pdf, into: pikepdf.Object, kids: list[pikepdf.Object], p
 def _kid_list(element: pikepdf.Object) -> list[pikepdf.Object]:
     kids = element.get("/K")
     return list(kids) if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []
+
+
+def links_own_their_annotations(pdf: pikepdf.Pdf) -> int:
+    """Each link annotation belongs to its Link element and says where it goes; returns how many moved.
+
+    Corrects: WeasyPrint attaches a link's annotation (its OBJR) to the element of the box that
+    carries it, which for a link made of several text runs is a Span inside the Link
+    (Matterhorn 28-011), and sets `/Contents` to the bare URL or fragment id. The OBJR moves up
+    to the nearest Link, and `/Contents` becomes the link's text ("Section 3.2, Five kinds of
+    boundary"), followed by the address for a link that leaves the document."""
+    moved = 0
+    for element in elements(pdf.Root.StructTreeRoot):
+        kids = _kid_list(element)
+        objrs = [kid for kid in kids if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"]
+        link: pikepdf.Object | None = element
+        while link is not None and link.get("/S") != "/Link":
+            link = link.get("/P")
+        if link is None or not objrs:
+            continue
+        if link is not element:
+            ids = {objr.objgen for objr in objrs}
+            element.K = pikepdf.Array([kid for kid in kids
+                                       if not (isinstance(kid, pikepdf.Dictionary) and kid.objgen in ids)])
+            link.K = pikepdf.Array(_kid_list(link) + objrs)
+            moved += len(objrs)
+        text = str(link.get(TEXT_KEY, ""))
+        for objr in objrs:
+            annotation = objr.Obj
+            action = annotation.get("/A")
+            uri = str(action.get("/URI", "")) if isinstance(action, pikepdf.Dictionary) else ""
+            contents = f"{text} ({uri})" if text and uri and uri != text else text or uri
+            if contents:
+                annotation.Contents = pikepdf.String(contents)
+    for element in elements(pdf.Root.StructTreeRoot):
+        if TEXT_KEY in element:
+            del element[TEXT_KEY]
+    return moved
 
 
 def merge_fragments(pdf: pikepdf.Pdf) -> int:

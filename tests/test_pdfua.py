@@ -15,10 +15,7 @@ from build_report import cli, pdfua
 
 # Defects of issue 10 still open; remove an entry when it is fixed (the test asserts equality, so a
 # new failure fails it, and so does a fixed one still listed here).
-KNOWN_FAILURES = {
-    # Link annotations' OBJRs sit in a Span inside the Link element, not in the Link element itself.
-    "28-011",
-}
+KNOWN_FAILURES: set[str] = set()
 
 XMP = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"

@@ -100,3 +100,24 @@ def test_a_paragraph_across_a_page_break_is_one_element(sample) -> None:
         spanning = [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == "/P"
                     and len({kid.Pg.objgen for kid in e.K if isinstance(kid, pikepdf.Dictionary) and "/Pg" in kid}) > 1]
     assert spanning
+
+
+def test_every_link_annotation_belongs_to_a_link_with_readable_contents(tagged: pikepdf.Pdf) -> None:
+    """Matterhorn 28-011 and 28-002: each link annotation's OBJR is a kid of a Link element, and
+    its /Contents is the link's text, not a bare id or URL alone."""
+    owners = {}
+    for element in elements(tagged.Root.StructTreeRoot):
+        for kid in element.K if isinstance(element.get("/K"), pikepdf.Array) else []:
+            if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
+                owners[kid.Obj.objgen] = element
+    annotations = [a for page in tagged.pages for a in page.get("/Annots", []) if a.get("/Subtype") == "/Link"]
+    assert annotations
+    for annotation in annotations:
+        assert owners[annotation.objgen].get("/S") == "/Link"
+        contents = str(annotation.get("/Contents", ""))
+        uri = str(annotation.A.get("/URI", "")) if "/A" in annotation else ""
+        assert contents.strip() and not contents.startswith("#"), contents
+        if uri:
+            assert contents == uri or contents.endswith(f"({uri})")
+        else:  # an internal link reads as its text, never as a print id such as 'boundaries--communities'
+            assert "--" not in contents, contents
