@@ -20,6 +20,9 @@ import pikepdf
 # `links_own_their_annotations` use them, then remove them.
 ELEMENT_KEY = "/BRElement"
 TEXT_KEY = "/BRText"
+# A footnote (`<span class="footnote">`, floated to the page foot) is a Note; WeasyPrint's
+# ::footnote-call in the text is its Reference, and its ::footnote-marker the Note's label.
+FOOTNOTE_ROLES = {"footnote-call": "/Reference", "footnote-marker": "/Lbl"}
 
 
 @contextlib.contextmanager
@@ -41,6 +44,8 @@ def element_keys() -> Iterator[None]:
         for element in original(box, *args, **kwargs):
             if html is not None:
                 element[ELEMENT_KEY[1:]] = numbers.setdefault(id(html), len(numbers))
+                if "footnote" in (html.get("class") or "").split():  # assemble.inline_footnotes
+                    element["S"] = FOOTNOTE_ROLES.get(str(getattr(box, "element_tag", "")).partition("::")[2], "/Note")
                 if element["S"] == "/Link":
                     text = html.get("aria-label") or " ".join("".join(html.itertext()).split())
                     element[TEXT_KEY[1:]] = pydyf.String(text)
@@ -60,6 +65,7 @@ def correct(data: bytes) -> bytes:
             return data
         pagination_as_artifacts(pdf)
         links_own_their_annotations(pdf)
+        notes_follow_their_calls(pdf)
         merge_fragments(pdf)
         table_header_scopes(pdf)
         id_tree(pdf)
@@ -238,6 +244,44 @@ def links_own_their_annotations(pdf: pikepdf.Pdf) -> int:
         if TEXT_KEY in element:
             del element[TEXT_KEY]
     return moved
+
+
+def notes_follow_their_calls(pdf: pikepdf.Pdf) -> int:
+    """Each footnote is a Note with an /ID, placed right after its Reference; returns how many.
+
+    Corrects: WeasyPrint tags a footnote as a Span in an untyped group at the foot of the
+    page, far from the sentence that calls it, and its call as NonStruct (Matterhorn 19-001,
+    19-003). With the roles set while writing (`element_keys`), the Note moves into the
+    reading order after its call, as a screen reader should meet it."""
+    found = elements(pdf.Root.StructTreeRoot)
+    calls = {int(e[ELEMENT_KEY]): e for e in found if e.get("/S") == "/Reference" and ELEMENT_KEY in e}
+    moved = 0
+    for note in (e for e in found if e.get("/S") == "/Note" and ELEMENT_KEY in e):
+        call = calls.get(int(note[ELEMENT_KEY]))
+        moved += 1
+        note.ID = pikepdf.String(f"note-{moved}")
+        if call is None:
+            continue
+        old_parent, new_parent = note.P, call.P
+        old_parent.K = pikepdf.Array([k for k in _kid_list(old_parent) if not _is(k, note)])
+        siblings = _kid_list(new_parent)
+        position = next(i for i, k in enumerate(siblings) if _is(k, call)) + 1
+        new_parent.K = pikepdf.Array(siblings[:position] + [note] + siblings[position:])
+        note.P = new_parent
+        _prune(old_parent)
+    return moved
+
+
+def _is(kid: pikepdf.Object, element: pikepdf.Object) -> bool:
+    return isinstance(kid, pikepdf.Dictionary) and kid.is_indirect and kid.objgen == element.objgen
+
+
+def _prune(element: pikepdf.Object) -> None:
+    """Remove an element left with no kids (a footnote area emptied of its notes), and so upwards."""
+    while element.get("/S") not in (None, "/Document") and not _kid_list(element) and "/P" in element:
+        parent = element.P
+        parent.K = pikepdf.Array([k for k in _kid_list(parent) if not _is(k, element)])
+        element = parent
 
 
 def merge_fragments(pdf: pikepdf.Pdf) -> int:

@@ -121,3 +121,20 @@ def test_every_link_annotation_belongs_to_a_link_with_readable_contents(tagged: 
             assert contents == uri or contents.endswith(f"({uri})")
         else:  # an internal link reads as its text, never as a print id such as 'boundaries--communities'
             assert "--" not in contents, contents
+
+
+def test_footnotes_are_notes_after_their_references(sample) -> None:
+    """Matterhorn 19-001/19-003: each footnote is a Note with a unique /ID, in the reading order
+    right after the Reference that calls it (not in a group at the foot of the page)."""
+    from build_report.assemble import Options, print_html
+
+    html = print_html(sample.manuscript, Options())
+    with pikepdf.open(sample.path) as pdf:
+        notes = [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == "/Note"]
+        assert len(notes) == html.count('<span class="footnote">') > 0
+        assert len({bytes(note.ID) for note in notes}) == len(notes)
+        for note in notes:
+            siblings = [k for k in note.P.K if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+            before = siblings[[k.objgen for k in siblings].index(note.objgen) - 1]
+            assert before.get("/S") == "/Reference"
+            assert note.P.get("/S") != "/Document"
