@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import pikepdf
 
@@ -23,6 +24,24 @@ TEXT_KEY = "/BRText"
 # A footnote (`<span class="footnote">`, floated to the page foot) is a Note; WeasyPrint's
 # ::footnote-call in the text is its Reference, and its ::footnote-marker the Note's label.
 FOOTNOTE_ROLES = {"footnote-call": "/Reference", "footnote-marker": "/Lbl"}
+LEADER = "/BRLeader"  # a private role while writing, for the dots of CSS leader()
+
+
+def _role(box: Any, html: Any, role: str) -> str:
+    """The structure role a box should have where WeasyPrint's default is wrong."""
+    classes = (html.get("class") or "").split()
+    pseudo = str(getattr(box, "element_tag", "")).partition("::")[2]  # "footnote-call" of "span::footnote-call"
+    if getattr(box, "is_leader", False):  # the anonymous box WeasyPrint makes for leader()
+        return LEADER  # leader() dots: turned into artifacts by `leaders_as_artifacts`
+    if "footnote" in classes:  # assemble.inline_footnotes
+        return FOOTNOTE_ROLES.get(pseudo, "/Note")
+    if pseudo and role == "/Link":  # a::after "(page 3)" is text of its link, not a second link in it
+        return "/Span"
+    if "toc-list" in classes and role == "/L":  # the contents list (templates/print.html.j2)
+        return "/TOC"
+    if "toc-entry" in classes:  # WeasyPrint wraps an unbulleted li as LI > LBody
+        return {"/LI": "/TOCI", "/LBody": "/Reference"}.get(role, role)
+    return role
 
 
 @contextlib.contextmanager
@@ -44,8 +63,7 @@ def element_keys() -> Iterator[None]:
         for element in original(box, *args, **kwargs):
             if html is not None:
                 element[ELEMENT_KEY[1:]] = numbers.setdefault(id(html), len(numbers))
-                if "footnote" in (html.get("class") or "").split():  # assemble.inline_footnotes
-                    element["S"] = FOOTNOTE_ROLES.get(str(getattr(box, "element_tag", "")).partition("::")[2], "/Note")
+                element["S"] = _role(box, html, str(element["S"]))
                 if element["S"] == "/Link":
                     text = html.get("aria-label") or " ".join("".join(html.itertext()).split())
                     element[TEXT_KEY[1:]] = pydyf.String(text)
@@ -64,9 +82,11 @@ def correct(data: bytes) -> bytes:
         if "/StructTreeRoot" not in pdf.Root:
             return data
         pagination_as_artifacts(pdf)
+        leaders_as_artifacts(pdf)
         links_own_their_annotations(pdf)
         notes_follow_their_calls(pdf)
         merge_fragments(pdf)
+        nested_contents_in_items(pdf)
         table_header_scopes(pdf)
         id_tree(pdf)
         out = io.BytesIO()
@@ -92,28 +112,53 @@ def pagination_as_artifacts(pdf: pikepdf.Pdf) -> int:
     root = pdf.Root.StructTreeRoot
     owned = reachable(root)
     nums = root.ParentTree.Nums
-    orphans: dict[int, set[int]] = {}  # StructParents key -> MCIDs owned by no reachable element
+    keys = {int(page.obj.get("/StructParents", -1)): page.obj.objgen for page in pdf.pages}
+    orphans: dict[tuple[int, int], set[int]] = {}  # page -> MCIDs owned by no reachable element
     for index in range(0, len(nums), 2):
         mapping = nums[index + 1]
-        if isinstance(mapping, pikepdf.Array):
+        if isinstance(mapping, pikepdf.Array) and int(nums[index]) in keys:
             lost = {mcid for mcid, element in enumerate(mapping)
                     if isinstance(element, pikepdf.Dictionary) and element.objgen not in owned}
             if lost:
-                orphans[int(nums[index])] = lost
+                orphans[keys[int(nums[index])]] = lost
                 for mcid in lost:
                     mapping[mcid] = None  # null: nothing in the tree owns this MCID any more
+    return _as_artifacts(pdf, orphans, pikepdf.Name.Pagination)
+
+
+def leaders_as_artifacts(pdf: pikepdf.Pdf) -> int:
+    """The dots of CSS `leader()` (the contents page) become `/Artifact <</Type /Layout>>`.
+
+    Corrects: WeasyPrint tags leader dots as text, inside the link of each contents entry,
+    so a screen reader reads out rows of full stops (4,860 runs on the sample)."""
+    dots: dict[tuple[int, int], set[int]] = {}
+    for leader in [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == LEADER]:
+        kept: list[pikepdf.Object] = []  # the link annotation of the stretch of dots stays with the link
+        for element in [leader, *elements(leader)]:
+            for kid in _kid_list(element):
+                if isinstance(kid, int) and element.get("/Pg") is not None:
+                    dots.setdefault(element.Pg.objgen, set()).add(kid)
+                elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
+                    kept.append(kid)
+        parent = leader.P
+        parent.K = pikepdf.Array([k for k in _kid_list(parent) if not _is(k, leader)] + kept)
+    return _as_artifacts(pdf, dots, pikepdf.Name.Layout)
+
+
+def _as_artifacts(pdf: pikepdf.Pdf, marked: dict[tuple[int, int], set[int]], kind: pikepdf.Name) -> int:
+    """Rewrite the marked content with these MCIDs (by page) as artifacts of `kind`."""
     count = 0
     for page in pdf.pages:
-        lost = orphans.get(int(page.obj.get("/StructParents", -1)), set())
-        if not lost:
+        mcids = marked.get(page.obj.objgen)
+        if not mcids:
             continue
         operations = pikepdf.parse_content_stream(page)
         for index, instruction in enumerate(operations):
             if not isinstance(instruction, pikepdf.ContentStreamInstruction) or str(instruction.operator) != "BDC":
                 continue
             properties = instruction.operands[1]
-            if isinstance(properties, pikepdf.Dictionary) and int(properties.get("/MCID", -1)) in lost:
-                artifact = [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=pikepdf.Name.Pagination)]
+            if isinstance(properties, pikepdf.Dictionary) and int(properties.get("/MCID", -1)) in mcids:
+                artifact = [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=kind)]
                 operations[index] = pikepdf.ContentStreamInstruction(artifact, instruction.operator)
                 count += 1
         page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
@@ -282,6 +327,29 @@ def _prune(element: pikepdf.Object) -> None:
         parent = element.P
         parent.K = pikepdf.Array([k for k in _kid_list(parent) if not _is(k, element)])
         element = parent
+
+
+def nested_contents_in_items(pdf: pikepdf.Pdf) -> int:
+    """A chapter's list of sections (a TOC) is a kid of its TOCI, after the entry's Reference.
+
+    Corrects: WeasyPrint puts a list nested in a list item inside that item's body, which
+    for the contents page (TOCI > Reference) would put a TOC inside a Reference."""
+    moved = 0
+    for reference in [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == "/Reference"]:
+        item = reference.get("/P")
+        if item is None or item.get("/S") != "/TOCI":
+            continue
+        nested = [k for k in _kid_list(reference) if isinstance(k, pikepdf.Dictionary) and k.get("/S") == "/TOC"]
+        if not nested:
+            continue
+        reference.K = pikepdf.Array([k for k in _kid_list(reference) if not any(_is(k, toc) for toc in nested)])
+        for toc in nested:
+            toc.P = item
+        kids = _kid_list(item)
+        position = next(i for i, k in enumerate(kids) if _is(k, reference)) + 1
+        item.K = pikepdf.Array(kids[:position] + nested + kids[position:])
+        moved += len(nested)
+    return moved
 
 
 def merge_fragments(pdf: pikepdf.Pdf) -> int:

@@ -88,8 +88,9 @@ def test_one_structure_element_per_html_element(tag: str, role: str, sample, tmp
 
     html = print_html(sample.manuscript, Options())
     body = html[html.index("<body"):]
+    roles = {role, "/TOCI"} if role == "/LI" else {role}  # a contents entry is a TOCI
     with pikepdf.open(sample.path) as pdf:
-        found = [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == role]
+        found = [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") in roles]
         assert not [e for e in found if e.P.get("/S") == role], f"{role} nested in {role}"
     assert len(found) == len(re.findall(rf"<{tag}[\s>]", body))
 
@@ -138,3 +139,23 @@ def test_footnotes_are_notes_after_their_references(sample) -> None:
             before = siblings[[k.objgen for k in siblings].index(note.objgen) - 1]
             assert before.get("/S") == "/Reference"
             assert note.P.get("/S") != "/Document"
+
+
+def test_contents_page_is_a_toc_of_items_with_one_link_each(tagged: pikepdf.Pdf, request) -> None:
+    """Defect 1 of issue 10: TOC > TOCI > Reference > one Link per entry, a chapter's sections as a
+    TOC inside its TOCI, and the leader dots as Layout artifacts, not link text."""
+    everything = elements(tagged.Root.StructTreeRoot)
+    toc = next(e for e in everything if e.get("/S") == "/TOC")
+    items = [e for e in elements(toc) if e.get("/S") == "/TOCI"]
+    from build_report.assemble import Options, print_html
+
+    built = request.getfixturevalue(request.node.callspec.params["tagged"])
+    assert len(items) == print_html(built.manuscript, Options()).count('<li class="toc-entry')
+    for item in items:
+        kids = [k for k in item.K if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+        assert [str(k.S) for k in kids][:1] == ["/Reference"] and {str(k.S) for k in kids[1:]} <= {"/TOC"}
+        links = [e for e in elements(kids[0]) if e.get("/S") == "/Link"]
+        assert len(links) == 1
+    layout = [properties for page in tagged.pages[:6] for tag, properties in marked_content(tagged, page)
+              if tag == "/Artifact" and properties.get("/Type") == "/Layout"]
+    assert layout, "the leader dots of the contents page are not artifacts"
