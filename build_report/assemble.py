@@ -24,13 +24,14 @@ from xml.etree import ElementTree as etree
 
 import jinja2
 
-from . import __version__, fonts, glyphs, review
+from . import __version__, fonts, glyphs, review, themes
+from .diagnostics import BuildReportError
 from .model import PLACES_ID, Chapter, Heading, Manuscript
 from .text import letter
+from .themes import STYLES
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
-STYLES = PACKAGE.parent / "styles"
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,10 @@ def places_appendix(manuscript: Manuscript) -> Chapter | None:
 
 Href = Callable[[str, str], str]  # (chapter id, local id or "") -> href
 
+# Labels are text in the markup, never CSS `content:` (WCAG F87): screen readers, the EPUB
+# and text extraction get them.
+REGION_LABEL = "Region: "
+
 
 def rewrite(chapter: Chapter, href: Href, id_for: Callable[[str], str],
             src_for: Callable[[str], str]) -> etree.Element:
@@ -116,12 +121,14 @@ def rewrite(chapter: Chapter, href: Href, id_for: Callable[[str], str],
                 element.set("href", "#" + id_for(link[1:]))
         if element.tag == "img" and (src := element.get("data-src")):
             element.set("src", src_for(src))
+        if element.tag == "span" and element.get("class") == "region":  # a place quote's region
+            element.text = f"{REGION_LABEL}{element.text or ''}"
         for name in ("data-xref", "data-src"):
             element.attrib.pop(name, None)
     return body
 
 
-CODE_COLUMNS = 78  # characters of code that fit the print text block at the code size in print.css
+CODE_COLUMNS = 78  # characters of code that fit the print text block at the code size (a theme's --code-columns)
 _CONTINUATION = 2  # columns the continuation mark takes at the start of a wrapped line
 
 
@@ -265,13 +272,32 @@ def data_url(path: Path) -> str:
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
+# The styles files of each output; the report's theme (themes/<name>.css) is added after them.
 PRINT_STYLES = ["tokens.css", "code.css", "print.css"]
 DRAFT_STYLES = [*PRINT_STYLES, "draft.css"]
+EPUB_STYLES = ["tokens.css", "code.css", "epub.css"]
+
+
+class ThemeMissing(BuildReportError):
+    """The styles folder (`--styles DIR`) has no file for the report's theme."""
+
+
+def with_theme(names: list[str], options: Options, theme: str) -> list[str]:
+    """`names`, then the theme's file (the default theme when `theme` is ""), which must exist."""
+    name = themes.file_name(theme)
+    if not (options.styles / name).is_file():
+        found = themes.available(options.styles)
+        raise ThemeMissing(f"theme '{theme or themes.DEFAULT}': the styles folder {options.styles} has no {name}"
+                           + (f" (it has {', '.join(found)})" if found else ""))
+    return [*names, name]
 
 
 def stylesheet(names: list[str], options: Options, url_for: Callable[[Path], str],
-               families: set[str] | None = None, weight_ranges: bool = False) -> str:
-    """The @font-face rules (of `families` only, if given), then each named file of the styles folder."""
+               families: set[str] | None = None, weight_ranges: bool = False, theme: str | None = None) -> str:
+    """The @font-face rules (of `families` only, if given), then each named file of the styles folder,
+    then (unless `theme` is None) the theme's file: "" is the default theme."""
+    if theme is not None:
+        names = with_theme(names, options, theme)
     parts = [fonts.font_face_css(url_for, families, weight_ranges)]
     for name in names:
         path = options.styles / name
@@ -279,8 +305,13 @@ def stylesheet(names: list[str], options: Options, url_for: Callable[[Path], str
     return "\n\n".join(parts)
 
 
-def stylesheet_origin(names: list[str], options: Options, line: int) -> tuple[Path, int] | None:
-    """Which styles file, and which of its lines, line `line` of `stylesheet(names, ...)` came from."""
+def stylesheet_origin(names: list[str], options: Options, line: int,
+                      theme: str | None = None) -> tuple[Path, int] | None:
+    """Which styles file, and which of its lines, line `line` of `stylesheet(names, ..., theme)` came from.
+
+    The theme's file comes last, so without `theme` every other file's lines are still found."""
+    if theme is not None:
+        names = with_theme(names, options, theme)
     start = fonts.font_face_css(str).count("\n") + 3  # the blank line, then the /* name */ comment
     for name in names:
         length = (options.styles / name).read_text(encoding="utf-8").count("\n") + 1
@@ -317,6 +348,8 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
     def print_id(chapter_id: str, local: str) -> str:  # ids are unique once prefixed with the chapter's
         return f"{chapter_id}--{local}"
 
+    theme = manuscript.report.theme
+    columns = themes.token(options.styles / with_theme([], options, theme)[0], "code-columns")
     included = {c.id for c in chapters}
     # Cross-references to a chapter or a heading show the page number; those to figures, tables and quotes don't.
     paged = {(c.id, "") for c in chapters} | {(c.id, h.id) for c in chapters for h in c.headings}
@@ -325,7 +358,7 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
         body = rewrite(chapter, href, partial(print_id, chapter.id), lambda rel: url_for(manuscript.root / rel))
         inline_footnotes(body)
         decorative_as_background(body)
-        wrap_code(body)
+        wrap_code(body, int(columns) if columns and columns.isdigit() else CODE_COLUMNS)
         if options.draft:
             review.mark_for_review(body, chapter, options.source_refs)
         for anchor in body.iter("a"):
@@ -343,7 +376,8 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
 
     # The self-contained HTML embeds only the fallback fonts that its characters need.
     families = glyphs.families_used(manuscript) if options.self_contained else None
-    css = stylesheet(DRAFT_STYLES if options.draft else PRINT_STYLES, options, url_for, families)
+    css = stylesheet(DRAFT_STYLES if options.draft else PRINT_STYLES, options, url_for, families,
+                     theme=theme)
     return environment().get_template("print.html.j2").render(
         report=manuscript.report, chapters=rendered, toc=_toc(chapters), css=css,
         options=options, version=__version__, status=dict(options.status),

@@ -39,7 +39,7 @@ import weasyprint
 from ebooklib import epub as ebook
 
 from . import __version__, glyphs, pagemap, pdf
-from .assemble import Options, all_chapters, environment, rewrite, serialize, stylesheet
+from .assemble import EPUB_STYLES, Options, all_chapters, environment, rewrite, serialize, stylesheet
 from .diagnostics import Diagnostics
 from .fonts import MAIN, faces, subset
 from .model import Chapter, Heading, Manuscript
@@ -335,8 +335,8 @@ class Book:
 
     def _stylesheet(self) -> ebook.EpubItem:
         names = {face.path: face.file_name for face in faces()}
-        css = stylesheet(["tokens.css", "code.css", "epub.css"], self.options, lambda path: f"../fonts/{names[path]}",
-                         self._families, weight_ranges=True)
+        css = stylesheet(EPUB_STYLES, self.options, lambda path: f"../fonts/{names[path]}",
+                         self._families, weight_ranges=True, theme=self.manuscript.report.theme)
         return ebook.EpubItem("css", CSS, "text/css", css.encode("utf-8"))
 
     def _images(self) -> list[ebook.EpubItem]:

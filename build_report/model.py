@@ -124,6 +124,7 @@ class Report:
     cover: str = ""
     places: str = "places.yaml"  # "" when report.yaml named a file that was refused: none is read
     links: dict[str, Any] = field(default_factory=dict)
+    theme: str = ""  # a file of styles/themes/ (its name without .css); "" is themes.DEFAULT
     chapter_locations: list[Location] = field(default_factory=list)  # where each chapter is listed
 
 

@@ -70,7 +70,7 @@ class ManuscriptFetcher(weasyprint.urls.URLFetcher):
 
 
 @contextlib.contextmanager
-def _collect_warnings(diagnostics: Diagnostics, options: Options) -> Iterator[None]:
+def _collect_warnings(diagnostics: Diagnostics, options: Options, theme: str | None = None) -> Iterator[None]:
     """WeasyPrint's warnings (bad CSS, images it cannot read) become diagnostics.
 
     A CSS warning "at LINE:COLUMN" of the print HTML's stylesheet is traced back
@@ -84,7 +84,7 @@ def _collect_warnings(diagnostics: Diagnostics, options: Options) -> Iterator[No
                 return
             where = NO_FILE  # the renderer's own trouble (fonts, say): not a file the author can open
             match = _CSS_AT.search(message)
-            origin = stylesheet_origin(names, options, int(match.group(1)) - 1) if match else None
+            origin = stylesheet_origin(names, options, int(match.group(1)) - 1, theme) if match else None
             if match and origin:  # the <style> text starts with a newline, so CSS line 1 is its line 2
                 where = Location(_shown(origin[0]), origin[1])
                 message = message[: match.start()] + message[match.end():]
@@ -107,7 +107,7 @@ def render(manuscript: Manuscript, options: Options, diagnostics: Diagnostics,
     """Lay out the print edition. Returns the WeasyPrint document (pages, anchors)."""
     html = html if html is not None else print_html(manuscript, options)
     fetcher = ManuscriptFetcher([manuscript.root, options.styles, *font_dirs()])
-    with _collect_warnings(diagnostics, options):
+    with _collect_warnings(diagnostics, options, manuscript.report.theme):
         try:
             document = weasyprint.HTML(string=html, base_url=str(manuscript.root), url_fetcher=fetcher).render()
         except Exception as exc:  # WeasyPrint's own failures are not the author's
@@ -155,7 +155,7 @@ def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: D
 
     WeasyPrint warns while writing too (fonts it cannot embed or subset): like those
     of `render`, they become diagnostics."""
-    with _collect_warnings(diagnostics, options) if diagnostics else contextlib.nullcontext():
+    with _collect_warnings(diagnostics, options, manuscript.report.theme) if diagnostics else contextlib.nullcontext():
         with tagging.element_keys():
             written = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
         pdf = tagging.correct(written)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import confine, images
+from . import confine, images, themes
 from .diagnostics import Diagnostics
 from .model import RESERVED_IDS, Location
 
@@ -415,6 +415,17 @@ def _chapter_id(value: str, where: Where) -> None:
                             "give the chapter another 'id:' in its front matter")
 
 
+def _theme(value: str, where: Where) -> None:
+    """A theme is a file of the styles folder's themes/ (styles/themes/<name>.css)."""
+    found = themes.available()
+    if value in found:
+        return
+    close = difflib.get_close_matches(value.lower(), list(found), n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise where.invalid(f"unknown theme {show(value)}{hint}: the themes are the files in styles/{themes.THEMES}/: "
+                        f"{alternatives(found) if found else 'none'}")
+
+
 # --- Schemas --------------------------------------------------------------------------------
 
 
@@ -521,6 +532,7 @@ REPORT = Schema(
         "cover": ManuscriptFile("cover image", check=images.inspect),
         "places": ManuscriptFile("places file"),
         "links": Section(LINKS),
+        "theme": Text(check=_theme, strip=True),
     },
     what="a mapping of keys to values",
 )

@@ -75,9 +75,20 @@ def contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-TOKENS = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", (ROOT / "styles" / "tokens.css").read_text()))
+def _colours(path: Path) -> dict[str, str]:
+    return dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", path.read_text()))
 
 
+# tokens.css, then each theme's own values over it (styles/themes/<name>.css).
+THEMES = sorted((ROOT / "styles" / "themes").glob("*.css"))
+TOKENS = {path.stem: _colours(ROOT / "styles" / "tokens.css") | _colours(path) for path in THEMES}
+
+
+def test_there_are_themes_to_check() -> None:
+    assert {"govuk", "book"} <= set(TOKENS)
+
+
+@pytest.mark.parametrize("theme", sorted(TOKENS))
 @pytest.mark.parametrize("text, background", [
     ("ink", "paper"), ("muted", "paper"), ("brand", "paper"), ("accent", "paper"),
     ("ink", "tint"), ("muted", "tint"), ("brand", "tint"), ("accent", "tint"),
@@ -86,9 +97,21 @@ TOKENS = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", (ROOT / "styles" / 
     # the code highlight theme, on the code background
     *[(f"code-{name}", "code-paper") for name in ("ink", "comment", "keyword", "string", "number", "name", "meta")],
     ("accent", "code-paper"),
+    # links: text on the backgrounds they appear on; their underline is non-text (3:1, below)
+    ("link", "paper"), ("link", "tint"), ("link", "stripe"),
 ])
-def test_token_colours_meet_wcag_aa(text: str, background: str) -> None:
-    assert contrast(TOKENS[text], TOKENS[background]) >= 4.5, (text, background)
+def test_token_colours_meet_wcag_aa(theme: str, text: str, background: str) -> None:
+    tokens = TOKENS[theme]
+    assert contrast(tokens[text], tokens[background]) >= 4.5, (theme, text, background)
+
+
+@pytest.mark.parametrize("theme", sorted(TOKENS))
+@pytest.mark.parametrize("background", ["paper", "tint", "stripe"])
+def test_link_underlines_are_visible(theme: str, background: str) -> None:
+    """Links are underlined (WCAG 1.4.1, so their colour need not differ from the text's);
+    the underline is a graphical object: at least 3:1 against the background (WCAG 1.4.11)."""
+    tokens = TOKENS[theme]
+    assert contrast(tokens["link-underline"], tokens[background]) >= 3, (theme, background)
 
 
 def test_pdf_links_match_the_manuscript(mini, sample) -> None:

@@ -82,7 +82,8 @@ def test_invisible_characters_are_never_reported(char):
 
 def test_every_stack_ends_with_the_fallbacks():
     tokens = (Path(__file__).parent.parent / "styles" / "tokens.css").read_text(encoding="utf-8")
-    for name, first in (("text", fonts.TEXT), ("display", fonts.DISPLAY), ("mono", fonts.MONO)):
+    # --font-text is the theme's choice of one of these (styles/themes/*.css)
+    for name, first in (("serif", fonts.TEXT), ("display", fonts.DISPLAY), ("mono", fonts.MONO)):
         families = re.findall(r'"([^"]+)"', re.search(rf"--font-{name}:\s*([^;]+);", tokens).group(1))
         assert families == [first, *(family for family in fonts.FALLBACKS if family != first)]
 
@@ -159,9 +160,10 @@ def test_report_has_no_glyph_or_font_warnings(glyph_report):
 
 
 def test_report_draws_the_emoji_and_the_svg_text(glyph_report):
-    text = "".join(page.extract_text() for page in glyph_report.reader.pages)
+    # without spaces: pypdf guesses the spaces of SVG text from the glyph gaps, which depend on its scale
+    text = "".join(page.extract_text() for page in glyph_report.reader.pages).replace(" ", "")
     for expected in ("🎉", "✅", "🚀", "Ctrl", "Helvetica label", "Times label", "Courier label", "No family"):
-        assert expected in text
+        assert expected.replace(" ", "") in text
 
 
 def test_missing_glyph_is_a_warning_at_its_first_line(tmp_path):
