@@ -22,7 +22,7 @@ from pypdf import PdfWriter
 from pypdf.constants import PageLabelStyle
 from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
-from . import confine, tagging
+from . import confine, pdfua, tagging
 from .assemble import DRAFT_STYLES, PRINT_STYLES, Options, print_html, stylesheet_origin
 from .diagnostics import Diagnostic, Diagnostics, RenderError
 from .fonts import font_dirs, svg_with_our_fonts
@@ -159,6 +159,13 @@ def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: D
         with tagging.element_keys():
             written = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
         pdf = tagging.correct(written)
+    # Only claim what is checked: the PDF says it is PDF/UA-1 only while pdfua.py finds no failure.
+    failed = pdfua.check(io.BytesIO(pdf)).failed
+    if failed:
+        pdf = tagging.without_pdfua_claim(pdf)
+        if diagnostics is not None:
+            diagnostics.warning(NO_FILE, f"the PDF fails PDF/UA-1 checkpoints {', '.join(failed)}, so it does not "
+                                         "claim PDF/UA-1 (build-report check-pdf FILE lists what fails)")
     # Incremental: pypdf appends the few changed objects instead of rewriting the file.
     writer = PdfWriter(io.BytesIO(pdf), incremental=True)
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream
@@ -1153,7 +1154,8 @@ def check_pdf(pdf: pikepdf.Pdf) -> Report:
     return Report(findings)
 
 
-def check(path: str | Path) -> Report:
-    """Check the PDF at `path`. Raises pikepdf.PdfError (or OSError) when it cannot be read."""
+def check(path: str | Path | BinaryIO) -> Report:
+    """Check the PDF at `path` (or in a binary stream). Raises pikepdf.PdfError (or OSError) when
+    it cannot be read."""
     with pikepdf.open(path) as pdf:
         return check_pdf(pdf)

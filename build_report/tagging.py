@@ -95,6 +95,17 @@ def correct(data: bytes) -> bytes:
         return out.getvalue()
 
 
+def without_pdfua_claim(data: bytes) -> bytes:
+    """The PDF without `pdfuaid:part` in its XMP: what a file that fails the checks must not claim."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as metadata:
+            for key in [k for k in metadata if "pdfua" in k]:
+                del metadata[key]
+        out = io.BytesIO()
+        pdf.save(out, static_id=True, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+        return out.getvalue()
+
+
 def reachable(root: pikepdf.Object) -> set[tuple[int, int]]:
     """The structure elements reachable from the StructTreeRoot, by object number."""
     return {element.objgen for element in elements(root)}

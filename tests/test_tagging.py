@@ -6,6 +6,7 @@ import pikepdf
 import pytest
 
 from build_report.tagging import elements, reachable
+from conftest import MINI
 
 
 def marked_content(pdf: pikepdf.Pdf, page: pikepdf.Page) -> list[tuple[str, pikepdf.Object]]:
@@ -159,3 +160,22 @@ def test_contents_page_is_a_toc_of_items_with_one_link_each(tagged: pikepdf.Pdf,
     layout = [properties for page in tagged.pages[:6] for tag, properties in marked_content(tagged, page)
               if tag == "/Artifact" and properties.get("/Type") == "/Layout"]
     assert layout, "the leader dots of the contents page are not artifacts"
+
+
+def test_the_pdf_claims_pdfua_only_when_the_checker_passes(sample, tmp_path, monkeypatch) -> None:
+    """With the corrections, the sample passes and says pdfuaid:part 1. Without them (WeasyPrint's
+    own tagging), it fails, so the claim is removed and the build warns; --strict would fail it."""
+    from build_report import tagging
+    from test_errors import run
+
+    with pikepdf.open(sample.path) as pdf, pdf.open_metadata() as metadata:
+        assert str(metadata.get("pdfuaid:part")) == "1"
+    monkeypatch.setattr(tagging, "correct", lambda data: data)
+    out = tmp_path / "raw.pdf"
+    code, _, err = run(["pdf", str(MINI), "-o", str(out)])
+    assert code == 0
+    assert "build-report: warning: the PDF fails PDF/UA-1 checkpoints 01-005, " in err
+    with pikepdf.open(out) as pdf, pdf.open_metadata() as metadata:
+        assert "pdfuaid:part" not in metadata
+    code, _, err = run(["pdf", str(MINI), "-o", str(tmp_path / "strict.pdf"), "--strict"])
+    assert code == 2 and not (tmp_path / "strict.pdf").exists()
