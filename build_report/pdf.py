@@ -156,9 +156,9 @@ def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: D
     WeasyPrint warns while writing too (fonts it cannot embed or subset): like those
     of `render`, they become diagnostics."""
     with _collect_warnings(diagnostics, options, manuscript.report.theme) if diagnostics else contextlib.nullcontext():
-        with tagging.element_keys():
+        with tagging.element_keys() as learnt:
             written = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
-        pdf = tagging.correct(written)
+        pdf = tagging.correct(written, learnt)
     # Only claim what is checked: the PDF says it is PDF/UA-1 only while pdfua.py finds no failure.
     failed = pdfua.check(io.BytesIO(pdf)).failed
     if failed:

@@ -44,8 +44,69 @@ def _role(box: Any, html: Any, role: str) -> str:
     return role
 
 
+class Written:
+    """What `element_keys` learns while WeasyPrint writes: for each page (0-based), the text that
+    marked-content MCIDs ending a line should read as (`/ActualText`)."""
+
+    def __init__(self) -> None:
+        self.line_ends: dict[int, dict[int, str]] = {}
+
+
+def _line_ends(page_box: Any, tags: dict) -> dict[int, str]:
+    """MCID -> what the last text run of each line should read as, for text extraction.
+
+    A line ends where no character is drawn: WeasyPrint drops the space at a line break, so
+    text taken from the tags runs the words together ("withoutpausing"); and automatic
+    hyphenation draws a hyphen that is not in the text ("organisa-tions"). The run then reads
+    as its text plus a space, or without the inserted hyphen (found by comparing with the
+    element's own text: "organisations" is there, "organisa-tions" is not)."""
+    from weasyprint.formatting_structure import boxes
+
+    lines: list[tuple[Any, list]] = []  # (parent box, text boxes of the line in order)
+
+    texts: dict[int, str] = {}
+
+    def walk(box: Any) -> None:
+        for child in getattr(box, "children", []):
+            if isinstance(child, boxes.LineBox):
+                drawn = [(leaf, dots) for leaf, dots in _leaves(child) if leaf in tags and leaf.text.strip()]
+                for (leaf, dots), (_, before) in zip(drawn[1:], drawn[:-1], strict=True):
+                    if before and not dots:  # the page number after leader dots (which become artifacts)
+                        texts[tags[leaf]["mcid"]] = " " + leaf.text
+                lines.append((box, [leaf for leaf, dots in drawn if not dots]))
+            elif isinstance(child, boxes.ParentBox):
+                walk(child)
+
+    walk(page_box)
+    for _, leaves in lines:
+        if not leaves:
+            continue
+        last = leaves[-1]
+        text = last.text.rstrip()  # a space at the end of a line is in the text but never drawn
+        if text.endswith("-") and text[-2:-1].isalpha():
+            source = " ".join("".join(last.element.itertext()).split()) if last.element is not None else ""
+            head = text.split()[-1] if text.split() else text
+            if head not in source:  # "organisa-" is not in the text: the hyphen was inserted
+                texts[tags[last]["mcid"]] = text[:-1]
+            continue  # a hyphen of the text ("well-known"): the word goes on, no space either
+        mcid = tags[last]["mcid"]  # the last line of a paragraph gets its space too: harmless before its end
+        texts[mcid] = texts.get(mcid, text).rstrip() + " "
+    return texts
+
+
+def _leaves(box: Any, dots: bool = False) -> Iterator[tuple[Any, bool]]:
+    """The text boxes under `box`, in order, each with whether it is leader() dots."""
+    from weasyprint.formatting_structure import boxes
+
+    for child in getattr(box, "children", []):
+        if isinstance(child, boxes.TextBox):
+            yield child, dots
+        else:
+            yield from _leaves(child, dots or getattr(child, "is_leader", False))
+
+
 @contextlib.contextmanager
-def element_keys() -> Iterator[None]:
+def element_keys() -> Iterator[Written]:
     """Patch WeasyPrint 70's tagging so each structure element records its HTML element.
 
     Corrects nothing by itself: WeasyPrint builds the tree page by page from the boxes, and
@@ -53,12 +114,16 @@ def element_keys() -> Iterator[None]:
     one element became on several pages, or through anonymous boxes. It wraps the module's
     `_build_box_tree` (called through the module global, also recursively) and restores it."""
     import pydyf
+    from weasyprint.formatting_structure import boxes
     from weasyprint.pdf import tags
 
     original = tags._build_box_tree
     numbers: dict[int, int] = {}  # id() of an HTML element -> its number, for this write only
+    written = Written()
 
     def build(box, *args, **kwargs):
+        if isinstance(box, boxes.PageBox):  # (page_box, parent, pdf, page_number, nums, annotations, tags)
+            written.line_ends[args[2]] = _line_ends(box, args[5])
         html = getattr(getattr(box, "_box", box), "element", None)
         for element in original(box, *args, **kwargs):
             if html is not None:
@@ -71,16 +136,18 @@ def element_keys() -> Iterator[None]:
 
     tags._build_box_tree = build
     try:
-        yield
+        yield written
     finally:
         tags._build_box_tree = original
 
 
-def correct(data: bytes) -> bytes:
+def correct(data: bytes, written: Written | None = None) -> bytes:
     """The PDF with the structure corrections below applied."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         if "/StructTreeRoot" not in pdf.Root:
             return data
+        if written is not None:
+            line_ends_read_as_text(pdf, written.line_ends)
         pagination_as_artifacts(pdf)
         leaders_as_artifacts(pdf)
         links_own_their_annotations(pdf)
@@ -93,6 +160,32 @@ def correct(data: bytes) -> bytes:
         # static_id and a fixed object order keep the bytes reproducible; pypdf sets the real /ID later.
         pdf.save(out, static_id=True, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
         return out.getvalue()
+
+
+def line_ends_read_as_text(pdf: pikepdf.Pdf, line_ends: dict[int, dict[int, str]]) -> int:
+    """Give the last run of each line its `/ActualText` (see `_line_ends`); returns how many.
+
+    Corrects: WeasyPrint writes no space at a line break and a hard hyphen where it hyphenates,
+    so speech, braille and search met "withoutpausing" and "organisa-tions"."""
+    count = 0
+    for index, page in enumerate(pdf.pages):
+        texts = line_ends.get(index)
+        if not texts:
+            continue
+        operations = pikepdf.parse_content_stream(page)
+        for position, instruction in enumerate(operations):
+            if not isinstance(instruction, pikepdf.ContentStreamInstruction) or str(instruction.operator) != "BDC":
+                continue
+            tag, properties = instruction.operands[0], instruction.operands[1]
+            mcid = int(properties.get("/MCID", -1)) if isinstance(properties, pikepdf.Dictionary) else -1
+            if mcid in texts:
+                # UTF-16BE with its byte order mark: the text string encoding every reader decodes
+                actual = pikepdf.String(b"\xfe\xff" + texts[mcid].encode("utf-16-be"))
+                marked = pikepdf.Dictionary(MCID=mcid, ActualText=actual)
+                operations[position] = pikepdf.ContentStreamInstruction([tag, marked], instruction.operator)
+                count += 1
+        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
+    return count
 
 
 def without_pdfua_claim(data: bytes) -> bytes:
@@ -144,13 +237,10 @@ def leaders_as_artifacts(pdf: pikepdf.Pdf) -> int:
     so a screen reader reads out rows of full stops (4,860 runs on the sample)."""
     dots: dict[tuple[int, int], set[int]] = {}
     for leader in [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == LEADER]:
-        kept: list[pikepdf.Object] = []  # the link annotation of the stretch of dots stays with the link
-        for element in [leader, *elements(leader)]:
-            for kid in _kid_list(element):
-                if isinstance(kid, int) and element.get("/Pg") is not None:
-                    dots.setdefault(element.Pg.objgen, set()).add(kid)
-                elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR":
-                    kept.append(kid)
+        _collect_mcids(leader, dots)
+        # the link annotation of the stretch of dots stays with the link
+        kept = [kid for each in [leader, *elements(leader)] for kid in _kid_list(each)
+                if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"]
         parent = leader.P
         parent.K = pikepdf.Array([k for k in _kid_list(parent) if not _is(k, leader)] + kept)
     return _as_artifacts(pdf, dots, pikepdf.Name.Layout)
@@ -367,7 +457,8 @@ def merge_fragments(pdf: pikepdf.Pdf) -> int:
     """One structure element per HTML element; returns how many fragments were merged.
 
     Corrects: WeasyPrint tags page by page, so a section, paragraph, list or table that
-    crosses a page break becomes one element per page (every page its own section), and
+    crosses a page break becomes one element per page (every page its own section; a table's
+    header, repeated on each page, is read again there: the repeats become artifacts), and
     an element with block-level children nests a copy of itself for its anonymous boxes
     (an H1 inside an H1). Fragments of one element under one parent are joined into the
     first, in order; a copy nested directly in itself is dissolved into its parent.
@@ -384,6 +475,7 @@ def merge_fragments(pdf: pikepdf.Pdf) -> int:
         return identity.get(kid.objgen) if is_element else None
 
     merged = 0
+    repeated: dict[tuple[int, int], set[int]] = {}  # page -> MCIDs of repeated table headers
     stack = [root]
     while stack:
         parent = stack.pop()
@@ -400,6 +492,8 @@ def merge_fragments(pdf: pikepdf.Pdf) -> int:
                     joined.extend(_adopt(pdf, parent, _kid_list(kid), kid.get("/Pg")))
                     merged += 1
                     dissolved = True
+                elif key is not None and key in firsts and key[1] == "/THead":
+                    _collect_mcids(kid, repeated)  # a table header repeated on the next page: page furniture
                 elif key is not None and key in firsts:  # a later fragment of an element already here
                     first = firsts[key]
                     first.K = pikepdf.Array(_kid_list(first) + _adopt(pdf, first, _kid_list(kid), kid.get("/Pg")))
@@ -411,8 +505,21 @@ def merge_fragments(pdf: pikepdf.Pdf) -> int:
             kids = joined
         parent.K = pikepdf.Array(kids)
         stack.extend(kid for kid in kids if isinstance(kid, pikepdf.Dictionary) and "/S" in kid)
+    _as_artifacts(pdf, repeated, pikepdf.Name.Pagination)
     _rebuild_parent_tree(pdf)
     return merged
+
+
+def _collect_mcids(element: pikepdf.Object, into: dict[tuple[int, int], set[int]]) -> None:
+    """Every MCID under `element`, by page."""
+    for each in [element, *elements(element)]:
+        for kid in _kid_list(each):
+            if isinstance(kid, int) and each.get("/Pg") is not None:
+                into.setdefault(each.Pg.objgen, set()).add(kid)
+            elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
+                page = kid.get("/Pg", each.get("/Pg"))
+                if page is not None:
+                    into.setdefault(page.objgen, set()).add(int(kid.MCID))
 
 
 def _rebuild_parent_tree(pdf: pikepdf.Pdf) -> None:

@@ -170,7 +170,7 @@ def test_the_pdf_claims_pdfua_only_when_the_checker_passes(sample, tmp_path, mon
 
     with pikepdf.open(sample.path) as pdf, pdf.open_metadata() as metadata:
         assert str(metadata.get("pdfuaid:part")) == "1"
-    monkeypatch.setattr(tagging, "correct", lambda data: data)
+    monkeypatch.setattr(tagging, "correct", lambda data, written=None: data)
     out = tmp_path / "raw.pdf"
     code, _, err = run(["pdf", str(MINI), "-o", str(out)])
     assert code == 0
@@ -179,3 +179,85 @@ def test_the_pdf_claims_pdfua_only_when_the_checker_passes(sample, tmp_path, mon
         assert "pdfuaid:part" not in metadata
     code, _, err = run(["pdf", str(MINI), "-o", str(tmp_path / "strict.pdf"), "--strict"])
     assert code == 2 and not (tmp_path / "strict.pdf").exists()
+
+
+def tag_order_text(path) -> str:
+    """The document's text read through the structure tree, in tag order, as assistive technology
+    reads it: each marked-content sequence's text (its /ActualText when it has one)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    runs: dict[tuple[int, int], str] = {}  # (page index, MCID) -> text
+    for index, page in enumerate(reader.pages):
+        stack: list[tuple[int, str | None]] = []
+
+        def before(operator, operands, cm, tm, stack=stack, index=index):
+            if operator == b"BDC":
+                properties = operands[1] if isinstance(operands[1], dict) else {}
+                mcid = int(properties.get("/MCID", -1))
+                actual = properties.get("/ActualText")
+                stack.append((mcid, None if actual is None else str(actual)))
+                if mcid >= 0 and actual is not None:
+                    runs[(index, mcid)] = str(actual)
+            elif operator == b"BMC":
+                stack.append((-1, None))
+            elif operator == b"EMC" and stack:
+                stack.pop()
+
+        def text(value, cm, tm, font, size, stack=stack, index=index):
+            mcid, actual = next(((m, a) for m, a in reversed(stack) if m >= 0), (-1, None))
+            if mcid >= 0 and actual is None:  # pypdf adds a newline where the text moves down a line
+                runs[(index, mcid)] = runs.get((index, mcid), "") + value.replace("\n", "")
+
+        page.extract_text(visitor_operand_before=before, visitor_text=text)
+    pages = {page.indirect_reference.idnum: index for index, page in enumerate(reader.pages)}
+    out: list[str] = []
+    with pikepdf.open(path) as pdf:
+
+        def visit(element, page) -> None:
+            page = element.get("/Pg", page)
+            if element.get("/S") == "/Figure":  # read as its alternative text, not the drawing's letters
+                out.append(f" {element.get('/Alt', '')} ")
+                return
+            kids = element.get("/K")
+            for kid in list(kids) if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []:
+                if isinstance(kid, int):
+                    out.append(runs.get((pages[page.objgen[0]], kid), ""))
+                elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
+                    out.append(runs.get((pages[kid.get("/Pg", page).objgen[0]], int(kid.MCID)), ""))
+                elif isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                    visit(kid, page)
+                    if kid.S in ("/P", "/H1", "/H2", "/H3", "/LI", "/TD", "/TH", "/Caption", "/Note", "/TOCI"):
+                        out.append("\n")
+
+        visit(pdf.Root.StructTreeRoot, None)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("theme", ["govuk", "book"])
+def test_text_in_tag_order_reads_like_the_source(theme: str, tmp_path) -> None:
+    """No word run together at a line end, none split by a hyphenation hyphen: every word read from
+    the tags is a word of the print HTML (which has the text without line breaks or hyphenation)."""
+    import re
+    import shutil
+    from html import unescape
+
+    from build_report.assemble import Options, print_html
+    from conftest import SAMPLE, Built
+
+    root = tmp_path / "m"
+    shutil.copytree(SAMPLE, root)
+    report = root / "report.yaml"
+    report.write_text(report.read_text(encoding="utf-8") + f"theme: {theme}\n", encoding="utf-8")
+    built = Built(root, tmp_path / "out.pdf")
+    html = print_html(built.manuscript, Options())
+    body = html[html.index("<body"):]
+    said = " ".join(re.findall(r'(?:alt|aria-label)="([^"]*)"', body))  # figures read as their alt text
+    text = unescape(re.sub(r"<[^>]+>", " ", body) + " " + said)
+    vocabulary = {w.lower() for w in re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)*", text)}
+    read = tag_order_text(built.path)
+    words = re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)*", read)
+    assert len(words) > 15000
+    folios = re.compile(r"[ivxlc]+")  # front-matter page numbers in the contents
+    strangers = sorted({w for w in words if w.lower() not in vocabulary and not folios.fullmatch(w)})
+    assert strangers == [], f"{len(strangers)} words not in the source: {strangers[:30]}"
