@@ -246,3 +246,27 @@ def test_check_pdf_bad_input_exits_2(tmp_path: Path, name, content, message):
     code, out, err = _run(["check-pdf", str(path)])
     assert (code, out) == (2, "")
     assert err.startswith(f"build-report: error: {path}: {message}")
+
+
+@pytest.mark.parametrize("theme", ["govuk", "book"])
+@pytest.mark.parametrize("name", ["sample", "mini", "realworld", "new"])
+def test_every_test_manuscript_passes_in_both_themes(name: str, theme: str, tmp_path: Path) -> None:
+    """Issue 10: 0 failures on the sample, the mini manuscript and every other test manuscript
+    (the real-world corpus, and what `build-report new` writes), in both themes."""
+    import re
+    import shutil
+
+    from build_report import scaffold
+    from conftest import MINI, ROOT, SAMPLE, Built
+
+    root = tmp_path / "m"
+    if name == "new":
+        scaffold.new(root, None)
+    else:
+        shutil.copytree({"sample": SAMPLE, "mini": MINI, "realworld": ROOT / "tests" / "realworld"}[name], root)
+    report = root / "report.yaml"
+    text = report.read_text(encoding="utf-8")
+    report.write_text(re.sub(r"(?m)^theme:.*\n", "", text) + f"theme: {theme}\n", encoding="utf-8")
+    built = Built(root, tmp_path / "out.pdf")
+    result = pdfua.check(built.path)
+    assert result.failed == [], result.text()
