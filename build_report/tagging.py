@@ -37,6 +37,11 @@ def _role(box: Any, html: Any, role: str) -> str:
         return FOOTNOTE_ROLES.get(pseudo, "/Note")
     if pseudo and role == "/Link":  # a::after "(page 3)" is text of its link, not a second link in it
         return "/Span"
+    if getattr(html, "tag", "") == "figure":  # WeasyPrint has no role for <figure>: NonStruct
+        if "figure" in classes:
+            return "/Figure"  # an image with its caption (markdown/captions.py); see `figures_and_quotes`
+        if {"place-quote", "quote"} & set(classes):
+            return "/BlockQuote"  # a quotation with its credit (markdown/places.py)
     if "toc-list" in classes and role == "/L":  # the contents list (templates/print.html.j2)
         return "/TOC"
     if "toc-entry" in classes:  # WeasyPrint wraps an unbulleted li as LI > LBody
@@ -153,6 +158,7 @@ def correct(data: bytes, written: Written | None = None) -> bytes:
         links_own_their_annotations(pdf)
         notes_follow_their_calls(pdf)
         merge_fragments(pdf)
+        figures_and_quotes(pdf)
         nested_contents_in_items(pdf)
         table_header_scopes(pdf)
         id_tree(pdf)
@@ -428,6 +434,32 @@ def _prune(element: pikepdf.Object) -> None:
         parent = element.P
         parent.K = pikepdf.Array([k for k in _kid_list(parent) if not _is(k, element)])
         element = parent
+
+
+def figures_and_quotes(pdf: pikepdf.Pdf) -> int:
+    """A figure is one Figure (its image, alt text and Caption); a quotation one BlockQuote (its
+    paragraphs and the Caption that credits it). Returns how many were joined.
+
+    Corrects: WeasyPrint tags `<figure>` as NonStruct, so a caption hung under an untyped
+    group, and the image inside it was a Figure of its own. With `<figure>` given its role while
+    writing (`_role`), the inner Figure (or BlockQuote) is dissolved into the outer one: the
+    outer takes its content, its /Alt and its layout attributes."""
+    joined = 0
+    for outer in [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") in ("/Figure", "/BlockQuote")]:
+        kids = _kid_list(outer)
+        inner = [k for k in kids if isinstance(k, pikepdf.Dictionary) and k.get("/S") == outer.get("/S")]
+        if len(inner) != 1:
+            continue
+        (copy,) = inner
+        for key in ("/Alt", "/A", "/ActualText"):
+            if key in copy and key not in outer:
+                outer[key] = copy[key]
+        position = next(i for i, k in enumerate(kids) if _is(k, copy))
+        adopted = _adopt(pdf, outer, _kid_list(copy), copy.get("/Pg"))
+        outer.K = pikepdf.Array(kids[:position] + adopted + kids[position + 1:])
+        joined += 1
+    _rebuild_parent_tree(pdf)
+    return joined
 
 
 def nested_contents_in_items(pdf: pikepdf.Pdf) -> int:

@@ -261,3 +261,22 @@ def test_text_in_tag_order_reads_like_the_source(theme: str, tmp_path) -> None:
     folios = re.compile(r"[ivxlc]+")  # front-matter page numbers in the contents
     strangers = sorted({w for w in words if w.lower() not in vocabulary and not folios.fullmatch(w)})
     assert strangers == [], f"{len(strangers)} words not in the source: {strangers[:30]}"
+
+
+def test_captions_belong_to_their_figure_table_or_quotation(sample) -> None:
+    """A figure is one Figure (alt text, image, Caption); a place quote one BlockQuote (its words
+    and the Caption crediting the place), not a NonStruct group with a Figure inside."""
+    from build_report.assemble import Options, print_html
+
+    html = print_html(sample.manuscript, Options())
+    with pikepdf.open(sample.path) as pdf:
+        found = elements(pdf.Root.StructTreeRoot)
+        captions = [e for e in found if e.get("/S") == "/Caption"]
+        assert captions and {str(c.P.S) for c in captions} <= {"/Figure", "/Table", "/BlockQuote"}
+        figures = [e for e in found if e.get("/S") == "/Figure" and e.P.get("/S") != "/Figure"]
+        assert all("/Alt" in f and not any(isinstance(k, pikepdf.Dictionary) and k.get("/S") == "/Figure"
+                                           for k in f.K) for f in figures)
+        quotes = [e for e in found if e.get("/S") == "/BlockQuote"]
+    assert len(quotes) == html.count('<figure class="place-quote"') + html.count('<figure class="quote"')
+    assert len([f for f in figures if any(isinstance(k, pikepdf.Dictionary) and k.get("/S") == "/Caption"
+                                          for k in f.K)]) == html.count('<figure class="figure"')
