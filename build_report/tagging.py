@@ -58,7 +58,10 @@ class Written:
 
 
 def _line_ends(page_box: Any, tags: dict) -> dict[int, str]:
-    """MCID -> what the last text run of each line should read as, for text extraction.
+    """MCID -> what a text run should read as (`/ActualText`), for speech, braille and search.
+
+    Text set in capitals by CSS (`text-transform`) reads as written ("Fenbridge", which a screen
+    reader says as a word, not "FENBRIDGE", which some spell out).
 
     A line ends where no character is drawn: WeasyPrint drops the space at a line break, so
     text taken from the tags runs the words together ("withoutpausing"); and automatic
@@ -75,6 +78,11 @@ def _line_ends(page_box: Any, tags: dict) -> dict[int, str]:
         for child in getattr(box, "children", []):
             if isinstance(child, boxes.LineBox):
                 drawn = [(leaf, dots) for leaf, dots in _leaves(child) if leaf in tags and leaf.text.strip()]
+                for leaf, _ in drawn:
+                    if leaf.style["text_transform"] != "none" and leaf.element is not None:
+                        written = " ".join("".join(leaf.element.itertext()).split())
+                        if written.casefold() == leaf.text.strip().casefold():  # "FENBRIDGE" reads "Fenbridge"
+                            texts[tags[leaf]["mcid"]] = written
                 for (leaf, dots), (_, before) in zip(drawn[1:], drawn[:-1], strict=True):
                     if before and not dots:  # the page number after leader dots (which become artifacts)
                         texts[tags[leaf]["mcid"]] = " " + leaf.text

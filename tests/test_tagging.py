@@ -258,6 +258,8 @@ def test_text_in_tag_order_reads_like_the_source(theme: str, tmp_path) -> None:
     read = tag_order_text(built.path)
     words = re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)*", read)
     assert len(words) > 15000
+    # Capitals set by CSS read as written: "Chapter 1", "Fenbridge," (not "CHAPTER 1", "FENBRIDGE ,").
+    assert "CHAPTER" not in read and not re.search(r"\b[A-Z]{4,} ,", read)
     folios = re.compile(r"[ivxlc]+")  # front-matter page numbers in the contents
     strangers = sorted({w for w in words if w.lower() not in vocabulary and not folios.fullmatch(w)})
     assert strangers == [], f"{len(strangers)} words not in the source: {strangers[:30]}"
