@@ -24,7 +24,14 @@ TEXT_KEY = "/BRText"
 # A footnote (`<span class="footnote">`, floated to the page foot) is a Note; WeasyPrint's
 # ::footnote-call in the text is its Reference, and its ::footnote-marker the Note's label.
 FOOTNOTE_ROLES = {"footnote-call": "/Reference", "footnote-marker": "/Lbl"}
-LEADER = "/BRLeader"  # a private role while writing, for the dots of CSS leader()
+LEADER = "/BRLeader"  # private roles while writing, for what `leaders_as_artifacts` turns into artifacts
+WATERMARK = "/BRWatermark"
+STAMP = "/BRStamp"
+PRIVATE_ARTIFACTS: dict[str, dict[str, Any]] = {
+    LEADER: {"kind": pikepdf.Name.Layout},
+    WATERMARK: {"kind": pikepdf.Name.Pagination, "subtype": pikepdf.Name.Watermark},
+    STAMP: {"kind": pikepdf.Name.Pagination},
+}
 
 
 def _role(box: Any, html: Any, role: str) -> str:
@@ -37,6 +44,10 @@ def _role(box: Any, html: Any, role: str) -> str:
         return FOOTNOTE_ROLES.get(pseudo, "/Note")
     if pseudo and role == "/Link":  # a::after "(page 3)" is text of its link, not a second link in it
         return "/Span"
+    if "draft-watermark" in classes:  # templates/print.html.j2, drafts only
+        return WATERMARK
+    if "draft-stamp" in classes:
+        return STAMP
     if getattr(html, "tag", "") == "figure":  # WeasyPrint has no role for <figure>: NonStruct
         if "figure" in classes:
             return "/Figure"  # an image with its caption (markdown/captions.py); see `figures_and_quotes`
@@ -245,22 +256,29 @@ def pagination_as_artifacts(pdf: pikepdf.Pdf) -> int:
 
 
 def leaders_as_artifacts(pdf: pikepdf.Pdf) -> int:
-    """The dots of CSS `leader()` (the contents page) become `/Artifact <</Type /Layout>>`.
+    """Leader dots, and a draft's watermark and stamp, become artifacts; returns how many runs.
 
-    Corrects: WeasyPrint tags leader dots as text, inside the link of each contents entry,
-    so a screen reader reads out rows of full stops (4,860 runs on the sample)."""
-    dots: dict[tuple[int, int], set[int]] = {}
-    for leader in [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == LEADER]:
-        _collect_mcids(leader, dots)
-        # the link annotation of the stretch of dots stays with the link
-        kept = [kid for each in [leader, *elements(leader)] for kid in _kid_list(each)
-                if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"]
-        parent = leader.P
-        parent.K = pikepdf.Array([k for k in _kid_list(parent) if not _is(k, leader)] + kept)
-    return _as_artifacts(pdf, dots, pikepdf.Name.Layout)
+    Corrects: WeasyPrint tags the dots of CSS `leader()` as text, inside the link of each
+    contents entry, so a screen reader read out rows of full stops (4,860 runs on the sample);
+    they become `/Artifact <</Type /Layout>>`. A draft's "DRAFT" watermark and its stamp are
+    fixed elements, drawn and tagged again on every page; they become Pagination artifacts
+    (the watermark of subtype Watermark); the draft box on the first page still says it all."""
+    count = 0
+    for role, properties in PRIVATE_ARTIFACTS.items():
+        marked: dict[tuple[int, int], set[int]] = {}
+        for element in [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == role]:
+            _collect_mcids(element, marked)
+            # a link annotation inside (the stretch of a contents entry's dots) stays with the link
+            kept = [kid for each in [element, *elements(element)] for kid in _kid_list(each)
+                    if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"]
+            parent = element.P
+            parent.K = pikepdf.Array([k for k in _kid_list(parent) if not _is(k, element)] + kept)
+        count += _as_artifacts(pdf, marked, **properties)
+    return count
 
 
-def _as_artifacts(pdf: pikepdf.Pdf, marked: dict[tuple[int, int], set[int]], kind: pikepdf.Name) -> int:
+def _as_artifacts(pdf: pikepdf.Pdf, marked: dict[tuple[int, int], set[int]], kind: pikepdf.Name,
+                  subtype: pikepdf.Name | None = None) -> int:
     """Rewrite the marked content with these MCIDs (by page) as artifacts of `kind`."""
     count = 0
     for page in pdf.pages:
@@ -273,8 +291,11 @@ def _as_artifacts(pdf: pikepdf.Pdf, marked: dict[tuple[int, int], set[int]], kin
                 continue
             properties = instruction.operands[1]
             if isinstance(properties, pikepdf.Dictionary) and int(properties.get("/MCID", -1)) in mcids:
-                artifact = [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=kind)]
-                operations[index] = pikepdf.ContentStreamInstruction(artifact, instruction.operator)
+                described = pikepdf.Dictionary(Type=kind)
+                if subtype is not None:
+                    described.Subtype = subtype
+                operations[index] = pikepdf.ContentStreamInstruction([pikepdf.Name.Artifact, described],
+                                                                     instruction.operator)
                 count += 1
         page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
     return count

@@ -282,3 +282,19 @@ def test_captions_belong_to_their_figure_table_or_quotation(sample) -> None:
     assert len(quotes) == html.count('<figure class="place-quote"') + html.count('<figure class="quote"')
     assert len([f for f in figures if any(isinstance(k, pikepdf.Dictionary) and k.get("/S") == "/Caption"
                                           for k in f.K)]) == html.count('<figure class="figure"')
+
+
+def test_a_drafts_watermark_and_stamp_are_artifacts(tmp_path) -> None:
+    """Drawn on every page, they are Pagination artifacts (the watermark of subtype Watermark), so
+    a screen reader meets them once, in the draft box, not on every page."""
+    from build_report.assemble import Options
+    from conftest import Built
+
+    built = Built(MINI, tmp_path / "draft.pdf", Options(draft=True, stamp="Draft v0.3 · built 2026-01-15"))
+    with pikepdf.open(built.path) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            kinds = [(str(p.get("/Type")), str(p.get("/Subtype"))) for tag, p in marked_content(pdf, page)
+                     if tag == "/Artifact"]
+            assert ("/Pagination", "/Watermark") in kinds, f"page {number}"
+    text = tag_order_text(built.path)
+    assert text.count("DRAFT") <= 1 and text.count("built 2026-01-15") <= 1  # the draft box says it once
