@@ -24,7 +24,9 @@ TEXT_KEY = "/BRText"
 # A footnote (`<span class="footnote">`, floated to the page foot) is a Note; WeasyPrint's
 # ::footnote-call in the text is its Reference, and its ::footnote-marker the Note's label.
 FOOTNOTE_ROLES = {"footnote-call": "/Reference", "footnote-marker": "/Lbl"}
-LEADER = "/BRLeader"  # private roles while writing, for what `leaders_as_artifacts` turns into artifacts
+# Private roles while writing, for what `leaders_as_artifacts` turns into artifacts: leader dots
+# and a draft's source references in the margin are Layout, its watermark and stamp Pagination.
+LEADER = "/BRLeader"
 WATERMARK = "/BRWatermark"
 STAMP = "/BRStamp"
 PRIVATE_ARTIFACTS: dict[str, dict[str, Any]] = {
@@ -46,6 +48,8 @@ def _role(box: Any, html: Any, role: str) -> str:
         return "/Span"
     if "draft-watermark" in classes:  # templates/print.html.j2, drafts only
         return WATERMARK
+    if pseudo == "after" and html.get("data-ref"):  # a draft's "03:42" in the margin (--source-refs)
+        return LEADER
     if "draft-stamp" in classes:
         return STAMP
     if getattr(html, "tag", "") == "figure":  # WeasyPrint has no role for <figure>: NonStruct
