@@ -19,7 +19,7 @@ SOURCES := $(MANUSCRIPT)/report.yaml $(wildcard $(MANUSCRIPT)/*.yaml $(MANUSCRIP
 CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templates/* styles/*.css) pyproject.toml
 DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
 
-.PHONY: all pdf html epub draft diff watch linkcheck lint test check-epub clean install
+.PHONY: all pdf html epub statement draft diff watch linkcheck lint test check-epub clean install
 
 all: pdf epub
 pdf: $(OUT).pdf
@@ -34,6 +34,11 @@ $(OUT).epub: $(DEPS)
 
 $(OUT).html: $(DEPS)
 	$(BR) html $(MANUSCRIPT) -o $@ $(FLAGS)
+
+# The accessibility statement, from checks of the built PDF and EPUB (always re-run: the checks
+# that can run depend on the machine). Exit 1, with the statement written, when a check fails.
+statement: $(OUT).pdf $(OUT).epub
+	$(BR) statement $(MANUSCRIPT) --pdf $(OUT).pdf --epub $(OUT).epub -o $(OUT)-accessibility.md $(FLAGS)
 
 # Drafts always rebuild: their stamp records the build time and the git state.
 # make draft CHAPTER=3 drafts one chapter (by number, id or file name).

@@ -81,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--no-cache", action="store_true", help="ignore cached results (build/.linkcache.json)")
     check.add_argument("--pdf", type=Path,
                        help="also check the links in this built PDF (default build/<slug>.pdf if present)")
+    statement = verbs.add_parser("statement", parents=[quiet],
+                                 help="write an accessibility statement from checks of the built PDF and EPUB")
+    statement.add_argument("-o", "--output", type=Path,
+                           help="where to write it (default build/<slug>-accessibility.md)")
+    statement.add_argument("--pdf", type=Path, help="the PDF edition (default build/<slug>.pdf if present)")
+    statement.add_argument("--epub", type=Path, help="the EPUB edition (default build/<slug>.epub if present)")
     for subparser in verbs.choices.values():
         subparser.add_argument("manuscript", nargs="?", default="manuscript", type=Path, metavar="MANUSCRIPT_DIR",
                           help="the manuscript folder (default: manuscript)")
@@ -369,6 +375,36 @@ def cmd_check_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: Te
     return report.exit_status
 
 
+def cmd_statement(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """The accessibility statement (statement.py): written even when a check fails, then exit 1."""
+    import pikepdf
+
+    from . import statement
+
+    manuscript = build.load(args.manuscript, diagnostics, timer)
+    diagnostics.check()
+    editions = {}
+    for option, suffix in (("pdf", ".pdf"), ("epub", ".epub")):
+        given = getattr(args, option)
+        path = given or Path("build") / f"{manuscript.slug}{suffix}"
+        if given or path.exists():
+            problem = confine.file_problem(path)
+            if problem:
+                raise UsageError(f"--{option} {path}: {problem}")
+        editions[option] = path
+    with timer.stage("check pdf"):
+        try:
+            pdf = statement.assess_pdf(editions["pdf"])
+        except pikepdf.PdfError as exc:
+            raise UsageError(f"--pdf {editions['pdf']}: cannot be read as a PDF ({exc})") from exc
+    with timer.stage("check epub"):
+        epub = statement.assess_epub(editions["epub"])
+    out = args.output or Path("build") / f"{manuscript.slug}-accessibility.md"
+    write_atomic(out, statement.render(manuscript, pdf, epub))
+    _done(args, out, stdout)
+    return EXIT_CHECKS_FAILED if statement.failed(pdf, epub) else EXIT_OK
+
+
 def cmd_new(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     from . import scaffold
 
@@ -407,6 +443,7 @@ VERBS: dict[str, Callable[..., int]] = {
     "pdf": cmd_pdf, "html": cmd_html, "epub": cmd_epub, "draft": cmd_draft,
     "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff, "check-links": cmd_check_links,
     "watch": cmd_watch, "new": cmd_new, "import": cmd_import, "check-pdf": cmd_check_pdf,
+    "statement": cmd_statement,
 }
 
 

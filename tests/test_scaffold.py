@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from build_report import validators
 from build_report.cli import main
 from build_report.model import Report
 
@@ -40,6 +41,8 @@ def test_new_builds_without_warnings(tmp_path: Path, verb: str, suffix: str) -> 
     assert (code, err) == (0, "")
     assert f"build-report pdf {root}" in out
     code, out, err = run([verb, root, "-o", tmp_path / f"out{suffix}"])
+    if validators.missing():  # without Java the EPUB makes no conformance claim, and says so
+        err = "".join(line for line in err.splitlines(keepends=True) if "the EPUB does not claim" not in line)
     assert (code, err) == (0, ""), err
     assert (tmp_path / f"out{suffix}").stat().st_size > 0
 
