@@ -144,7 +144,7 @@ HUMAN_ONLY: dict[str, str] = {
     "03-001": "flickering content",
     "04-001": "information conveyed by colour or contrast alone",
     "05-001": "sound conveyed without alternative",
-    "07-003/04-": "document title not meaningful",
+    "06-004": "the title (dc:title) does not clearly identify the document",
     "08-001/002": "OCR text that is wrong or not verified",
     "09-001..003": "logical reading order; semantically correct nesting and types",
     "10-002": "Unicode values that are wrong although present",
