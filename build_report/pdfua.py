@@ -544,20 +544,7 @@ class Document:
         """The ParentTree number tree, flattened."""
         tree = self.root.get("/StructTreeRoot")
         node = tree.get("/ParentTree") if isinstance(tree, Dictionary) else None
-        out: dict[int, object] = {}
-        todo = [node] if isinstance(node, Dictionary) else []
-        seen: set = set()
-        while todo:
-            node = todo.pop()
-            if _key(node) in seen:
-                continue
-            seen.add(_key(node))
-            nums = node.get("/Nums")
-            if isinstance(nums, Array):
-                for index in range(0, len(nums) - 1, 2):
-                    out[int(nums[index])] = nums[index + 1]
-            todo.extend(kid for kid in node.get("/Kids", Array()) if isinstance(kid, Dictionary))
-        return out
+        return _flatten_tree(node, "/Nums", int) if isinstance(node, Dictionary) else {}
 
     def annotations(self) -> Iterator[tuple[int, Dictionary, Dictionary]]:
         """(page number, page, annotation) for every annotation."""
@@ -652,17 +639,22 @@ def _struct_parent_objects(doc: Document) -> Iterator[tuple]:
 
 
 def _name_tree(node: Dictionary) -> dict[bytes, object]:
-    out: dict[bytes, object] = {}
+    return _flatten_tree(node, "/Names", bytes)
+
+
+def _flatten_tree(node: Dictionary, entries: str, key: Callable) -> dict:
+    """A number tree (`/Nums`) or name tree (`/Names`) as one mapping, its /Kids followed once each."""
+    out: dict = {}
     todo, seen = [node], set()
     while todo:
         node = todo.pop()
         if _key(node) in seen:
             continue
         seen.add(_key(node))
-        names = node.get("/Names")
-        if isinstance(names, Array):
-            for index in range(0, len(names) - 1, 2):
-                out[bytes(names[index])] = names[index + 1]
+        pairs = node.get(entries)
+        if isinstance(pairs, Array):
+            for index in range(0, len(pairs) - 1, 2):
+                out[key(pairs[index])] = pairs[index + 1]
         todo.extend(kid for kid in node.get("/Kids", Array()) if isinstance(kid, Dictionary))
     return out
 
