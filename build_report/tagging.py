@@ -174,47 +174,76 @@ def correct(data: bytes, written: Written | None = None) -> bytes:
     with pikepdf.open(io.BytesIO(data)) as pdf:
         if "/StructTreeRoot" not in pdf.Root:
             return data
+        marks = MarkedContent()
         if written is not None:
-            line_ends_read_as_text(pdf, written.line_ends)
-        pagination_as_artifacts(pdf)
-        leaders_as_artifacts(pdf)
+            line_ends_read_as_text(pdf, written.line_ends, marks)
+        pagination_as_artifacts(pdf, marks)
+        leaders_as_artifacts(pdf, marks)
         links_own_their_annotations(pdf)
         notes_follow_their_calls(pdf)
-        merge_fragments(pdf)
+        merge_fragments(pdf, marks)
         figures_and_quotes(pdf)
         nested_contents_in_items(pdf)
         table_header_scopes(pdf)
         id_tree(pdf)
+        marks.apply(pdf)
         out = io.BytesIO()
         # static_id and a fixed object order keep the bytes reproducible; pypdf sets the real /ID later.
         pdf.save(out, static_id=True, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
         return out.getvalue()
 
 
-def line_ends_read_as_text(pdf: pikepdf.Pdf, line_ends: dict[int, dict[int, str]]) -> int:
+class MarkedContent:
+    """Changes to the pages' marked-content sequences, by page and MCID, made in one pass over
+    each content stream (parsing and writing a page's stream is the costly part)."""
+
+    def __init__(self) -> None:
+        self.artifacts: dict[tuple[int, int], dict[int, pikepdf.Dictionary]] = {}
+        self.actual: dict[tuple[int, int], dict[int, str]] = {}
+
+    def artifact(self, marked: dict[tuple[int, int], set[int]], kind: pikepdf.Name,
+                 subtype: pikepdf.Name | None = None) -> int:
+        """These MCIDs (by page) become artifacts of `kind`; returns how many."""
+        for page, mcids in marked.items():
+            described = pikepdf.Dictionary(Type=kind)
+            if subtype is not None:
+                described.Subtype = subtype
+            self.artifacts.setdefault(page, {}).update(dict.fromkeys(mcids, described))
+        return sum(map(len, marked.values()))
+
+    def apply(self, pdf: pikepdf.Pdf) -> None:
+        for page in pdf.pages:
+            artifacts = self.artifacts.get(page.obj.objgen, {})
+            texts = self.actual.get(page.obj.objgen, {})
+            if not artifacts and not texts:
+                continue
+            operations = pikepdf.parse_content_stream(page)
+            for index, instruction in enumerate(operations):
+                if not isinstance(instruction, pikepdf.ContentStreamInstruction) or str(instruction.operator) != "BDC":
+                    continue
+                tag, properties = instruction.operands[0], instruction.operands[1]
+                mcid = int(properties.get("/MCID", -1)) if isinstance(properties, pikepdf.Dictionary) else -1
+                if mcid in artifacts:
+                    operands = [pikepdf.Name.Artifact, artifacts[mcid]]
+                elif mcid in texts:
+                    # UTF-16BE with its byte order mark: the text string encoding every reader decodes
+                    actual = pikepdf.String(b"\xfe\xff" + texts[mcid].encode("utf-16-be"))
+                    operands = [tag, pikepdf.Dictionary(MCID=mcid, ActualText=actual)]
+                else:
+                    continue
+                operations[index] = pikepdf.ContentStreamInstruction(operands, instruction.operator)
+            page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
+
+
+def line_ends_read_as_text(pdf: pikepdf.Pdf, line_ends: dict[int, dict[int, str]], marks: MarkedContent) -> int:
     """Give the last run of each line its `/ActualText` (see `_line_ends`); returns how many.
 
     Corrects: WeasyPrint writes no space at a line break and a hard hyphen where it hyphenates,
     so speech, braille and search met "withoutpausing" and "organisa-tions"."""
-    count = 0
     for index, page in enumerate(pdf.pages):
-        texts = line_ends.get(index)
-        if not texts:
-            continue
-        operations = pikepdf.parse_content_stream(page)
-        for position, instruction in enumerate(operations):
-            if not isinstance(instruction, pikepdf.ContentStreamInstruction) or str(instruction.operator) != "BDC":
-                continue
-            tag, properties = instruction.operands[0], instruction.operands[1]
-            mcid = int(properties.get("/MCID", -1)) if isinstance(properties, pikepdf.Dictionary) else -1
-            if mcid in texts:
-                # UTF-16BE with its byte order mark: the text string encoding every reader decodes
-                actual = pikepdf.String(b"\xfe\xff" + texts[mcid].encode("utf-16-be"))
-                marked = pikepdf.Dictionary(MCID=mcid, ActualText=actual)
-                operations[position] = pikepdf.ContentStreamInstruction([tag, marked], instruction.operator)
-                count += 1
-        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
-    return count
+        if line_ends.get(index):
+            marks.actual[page.obj.objgen] = line_ends[index]
+    return sum(map(len, line_ends.values()))
 
 
 def without_pdfua_claim(data: bytes) -> bytes:
@@ -233,7 +262,7 @@ def reachable(root: pikepdf.Object) -> set[tuple[int, int]]:
     return {element.objgen for element in elements(root)}
 
 
-def pagination_as_artifacts(pdf: pikepdf.Pdf) -> int:
+def pagination_as_artifacts(pdf: pikepdf.Pdf, marks: MarkedContent) -> int:
     """Running heads and folios become `/Artifact <</Type /Pagination>>`; returns how many.
 
     Corrects: WeasyPrint marks the text of page-margin boxes (@top-left, @bottom-right...)
@@ -256,10 +285,10 @@ def pagination_as_artifacts(pdf: pikepdf.Pdf) -> int:
                 orphans[keys[int(nums[index])]] = lost
                 for mcid in lost:
                     mapping[mcid] = None  # null: nothing in the tree owns this MCID any more
-    return _as_artifacts(pdf, orphans, pikepdf.Name.Pagination)
+    return marks.artifact(orphans, pikepdf.Name.Pagination)
 
 
-def leaders_as_artifacts(pdf: pikepdf.Pdf) -> int:
+def leaders_as_artifacts(pdf: pikepdf.Pdf, marks: MarkedContent) -> int:
     """Leader dots, and a draft's watermark and stamp, become artifacts; returns how many runs.
 
     Corrects: WeasyPrint tags the dots of CSS `leader()` as text, inside the link of each
@@ -277,31 +306,7 @@ def leaders_as_artifacts(pdf: pikepdf.Pdf) -> int:
                     if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"]
             parent = element.P
             parent.K = pikepdf.Array([k for k in _kid_list(parent) if not _is(k, element)] + kept)
-        count += _as_artifacts(pdf, marked, **properties)
-    return count
-
-
-def _as_artifacts(pdf: pikepdf.Pdf, marked: dict[tuple[int, int], set[int]], kind: pikepdf.Name,
-                  subtype: pikepdf.Name | None = None) -> int:
-    """Rewrite the marked content with these MCIDs (by page) as artifacts of `kind`."""
-    count = 0
-    for page in pdf.pages:
-        mcids = marked.get(page.obj.objgen)
-        if not mcids:
-            continue
-        operations = pikepdf.parse_content_stream(page)
-        for index, instruction in enumerate(operations):
-            if not isinstance(instruction, pikepdf.ContentStreamInstruction) or str(instruction.operator) != "BDC":
-                continue
-            properties = instruction.operands[1]
-            if isinstance(properties, pikepdf.Dictionary) and int(properties.get("/MCID", -1)) in mcids:
-                described = pikepdf.Dictionary(Type=kind)
-                if subtype is not None:
-                    described.Subtype = subtype
-                operations[index] = pikepdf.ContentStreamInstruction([pikepdf.Name.Artifact, described],
-                                                                     instruction.operator)
-                count += 1
-        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(operations))
+        count += marks.artifact(marked, **properties)
     return count
 
 
@@ -518,7 +523,7 @@ def nested_contents_in_items(pdf: pikepdf.Pdf) -> int:
     return moved
 
 
-def merge_fragments(pdf: pikepdf.Pdf) -> int:
+def merge_fragments(pdf: pikepdf.Pdf, marks: MarkedContent) -> int:
     """One structure element per HTML element; returns how many fragments were merged.
 
     Corrects: WeasyPrint tags page by page, so a section, paragraph, list or table that
@@ -570,7 +575,7 @@ def merge_fragments(pdf: pikepdf.Pdf) -> int:
             kids = joined
         parent.K = pikepdf.Array(kids)
         stack.extend(kid for kid in kids if isinstance(kid, pikepdf.Dictionary) and "/S" in kid)
-    _as_artifacts(pdf, repeated, pikepdf.Name.Pagination)
+    marks.artifact(repeated, pikepdf.Name.Pagination)
     _rebuild_parent_tree(pdf)
     return merged
 
