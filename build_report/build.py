@@ -40,10 +40,11 @@ class Timer:
                 print(f"build-report: {name:<10} {elapsed:6.2f} s", file=self.stream)
 
 
-def load(root: Path, diagnostics: Diagnostics, timer: Timer, critic_mode: str = "view") -> Manuscript:
+def load(root: Path, diagnostics: Diagnostics, timer: Timer, critic_mode: str = "view",
+         styles: Path | None = None) -> Manuscript:
     """Load and parse; a character that no packaged font has is a warning (glyphs.py)."""
     with timer.stage("parse"):
-        manuscript = manuscript_stage.load(root, diagnostics, critic_mode)
+        manuscript = manuscript_stage.load(root, diagnostics, critic_mode, styles)
         glyphs.check_glyphs(manuscript, diagnostics)
         return manuscript
 

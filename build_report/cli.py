@@ -172,7 +172,7 @@ def _options(args: argparse.Namespace, **changes) -> Options:
 def _final_build(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO,
                  suffix: str, builder: Callable, **options) -> int:
     """A final output: refused while review marks remain; nothing is written on errors."""
-    manuscript = build.load(args.manuscript, diagnostics, timer)
+    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
     review.require_no_review_marks(manuscript, diagnostics)
     diagnostics.check()
     out = _default_output(args, manuscript, suffix)
@@ -197,7 +197,7 @@ def cmd_epub(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
 
 
 def cmd_draft(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
-    manuscript = build.load(args.manuscript, diagnostics, timer)
+    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
     only = select_chapter(manuscript, args.chapter).id if args.chapter else ""
     suffix = f"-draft-{only}.pdf" if only else "-draft.pdf"
     out = _default_output(args, manuscript, suffix)
@@ -213,7 +213,7 @@ def cmd_accept(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextI
     """Accept (or reject) every review mark in the chapter files, keeping a numbered backup of each.
 
     Nothing is rewritten while a mark is unbalanced in a chapter it would touch (review.rewrite_chapters)."""
-    manuscript = build.load(args.manuscript, diagnostics, timer)
+    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
     chapters = [select_chapter(manuscript, args.chapter)] if args.chapter else manuscript.chapters
     done = "accepted" if accept else "rejected"
     rewritten = 0
@@ -240,14 +240,14 @@ def cmd_diff(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
     lines, so only what stops the draft of changes is passed on."""
     from . import diff
 
-    current = build.load(args.manuscript, diagnostics, timer)
+    current = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
     with tempfile.TemporaryDirectory(prefix="build-report-diff-") as tmp:
         with timer.stage("git"):
             old = diff.old_manuscript(current.root, args.ref, Path(tmp) / "old")
             changes = diff.annotated_copy(old, current.root, Path(tmp) / "changes", args.ref)
         annotated = Diagnostics(strict=args.strict)
         try:
-            manuscript = build.load(Path(tmp) / "changes", annotated, timer)
+            manuscript = build.load(Path(tmp) / "changes", annotated, timer, styles=args.styles)
         finally:
             diagnostics.items.extend(annotated.errors)
         status = tuple((c.id, "added" if c.path in changes.added else "removed")
@@ -326,7 +326,7 @@ def cmd_check_links(args, diagnostics: Diagnostics, timer: build.Timer, stdout: 
     from . import links
     from .links.outputs import check_pdf_links
 
-    manuscript = build.load(args.manuscript, diagnostics, timer)
+    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
     try:
         policy = links.LinkPolicy.from_mapping(manuscript.report.links)
     except ValueError as exc:
@@ -381,7 +381,7 @@ def cmd_statement(args, diagnostics: Diagnostics, timer: build.Timer, stdout: Te
 
     from . import statement
 
-    manuscript = build.load(args.manuscript, diagnostics, timer)
+    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
     diagnostics.check()
     editions = {}
     for option, suffix in (("pdf", ".pdf"), ("epub", ".epub")):

@@ -233,7 +233,7 @@ def read_yaml(root: Path, name: str, diagnostics: Diagnostics, what: str = "file
     return None if text is None else parse_yaml(text, Location(name, 1), diagnostics)
 
 
-def load_report(root: Path, diagnostics: Diagnostics) -> Report | None:
+def load_report(root: Path, diagnostics: Diagnostics, styles: Path | None = None) -> Report | None:
     """Read report.yaml and validate it against `schema.REPORT`; None without a title or chapters.
 
     A `places:` file that was refused becomes `places=""`, so that it is never read."""
@@ -247,7 +247,7 @@ def load_report(root: Path, diagnostics: Diagnostics) -> Report | None:
     if data is None:
         diagnostics.error(Location("report.yaml", 1), "report.yaml is empty: give at least 'title' and 'chapters'")
         return None
-    where = schema.Where(schema.Problems(diagnostics, "report.yaml"), "report.yaml", 1, root)
+    where = schema.Where(schema.Problems(diagnostics, "report.yaml"), "report.yaml", 1, root, styles)
     values = schema.REPORT.validate(data, where)
     if isinstance(data, dict) and data.get("places") and "places" not in values:
         values["places"] = ""

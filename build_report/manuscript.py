@@ -35,13 +35,14 @@ MISSING_FOOTNOTE = re.compile(r"\[\^([^\]\s]+)\]")
 # `<a data-xref>` would otherwise be taken for a link, or `data-src` for a checked image.
 LATER_MARKERS = frozenset({"data-xref", "data-chapter", "data-id", "data-src", "data-size", "data-ref", "data-n"})
 
-def load(root: Path, diagnostics: Diagnostics, critic_mode: str = "view") -> Manuscript:
-    """Read and parse a whole manuscript; raise `ManuscriptError` on errors."""
+def load(root: Path, diagnostics: Diagnostics, critic_mode: str = "view", styles: Path | None = None) -> Manuscript:
+    """Read and parse a whole manuscript; raise `ManuscriptError` on errors. `styles` is the
+    styles folder of the build (its themes are what `theme:` may name)."""
     root = root.resolve()
     if not root.is_dir():
         diagnostics.error(Location(str(root)), "manuscript folder not found")
         diagnostics.check()
-    report = load_report(root, diagnostics)
+    report = load_report(root, diagnostics, styles)
     places = load_places(root, report.places if report else "places.yaml", diagnostics)
     manuscript = Manuscript(root, report, places or {}, places_readable=places is not None)  # type: ignore[arg-type]
     if report is not None:

@@ -74,6 +74,7 @@ class Where:
     label: str = ""  # "'title'", "links.timeout", "'region' of place 'ashbury'"
     line: int = 0
     root: Path | None = None  # for options that name a file
+    styles: Path | None = None  # the styles folder of this build (--styles), for `theme:`
 
     def child(self, label: str, line: int | None) -> Where:
         return replace(self, label=label, line=line or self.line)
@@ -417,7 +418,7 @@ def _chapter_id(value: str, where: Where) -> None:
 
 def _theme(value: str, where: Where) -> None:
     """A theme is a file of the styles folder's themes/ (styles/themes/<name>.css)."""
-    found = themes.available()
+    found = themes.available(where.styles or themes.STYLES)
     if value in found:
         return
     close = difflib.get_close_matches(value.lower(), list(found), n=1, cutoff=0.6)

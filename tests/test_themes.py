@@ -232,3 +232,21 @@ def test_no_label_text_in_css_content() -> None:
 def test_region_label_is_in_the_text(mini) -> None:
     text = "\n".join(page.extract_text() for page in mini.reader.pages)
     assert "Region: North West" in text
+
+
+def test_a_theme_only_in_the_styles_folder_of_the_build_can_be_chosen(tmp_path: Path) -> None:
+    """`theme: org` is checked against the --styles folder the build uses, not the repository's."""
+    styles = tmp_path / "styles"
+    shutil.copytree(STYLES, styles)
+    own = (styles / "themes" / "govuk.css").read_text().replace("--size-text: 12pt;", "--size-text: 14pt;")
+    (styles / "themes" / "org.css").write_text(own)
+    root = tmp_path / "m"
+    shutil.copytree(MINI, root)
+    (root / "report.yaml").write_text((root / "report.yaml").read_text() + "theme: org\n")
+    err = io.StringIO()
+    out = tmp_path / "org.pdf"
+    assert main(["pdf", str(root), "-o", str(out), "--styles", str(styles)], stderr=err) == 0, err.getvalue()
+    assert main(["pdf", str(root), "-o", str(tmp_path / "x.pdf")], stderr=err) == 2  # not a theme of styles/
+    assert "report.yaml:14: error: unknown theme 'org'" in err.getvalue()
+
+    assert (14, "Source-Sans-Pro") in text_runs(PdfReader(out))
