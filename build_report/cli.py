@@ -161,6 +161,11 @@ def run_verb(args: argparse.Namespace, diagnostics: Diagnostics, timer: build.Ti
         return EXIT_SOFTWARE
 
 
+def _load(args: argparse.Namespace, diagnostics: Diagnostics, timer: build.Timer):
+    """The manuscript of the command line, with `theme:` checked against its styles folder."""
+    return build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
+
+
 def _default_output(args: argparse.Namespace, manuscript, suffix: str) -> Path:
     return args.output or Path("build") / f"{manuscript.slug}{suffix}"
 
@@ -172,7 +177,7 @@ def _options(args: argparse.Namespace, **changes) -> Options:
 def _final_build(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO,
                  suffix: str, builder: Callable, **options) -> int:
     """A final output: refused while review marks remain; nothing is written on errors."""
-    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
+    manuscript = _load(args, diagnostics, timer)
     review.require_no_review_marks(manuscript, diagnostics)
     diagnostics.check()
     out = _default_output(args, manuscript, suffix)
@@ -197,7 +202,7 @@ def cmd_epub(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
 
 
 def cmd_draft(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
-    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
+    manuscript = _load(args, diagnostics, timer)
     only = select_chapter(manuscript, args.chapter).id if args.chapter else ""
     suffix = f"-draft-{only}.pdf" if only else "-draft.pdf"
     out = _default_output(args, manuscript, suffix)
@@ -213,7 +218,7 @@ def cmd_accept(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextI
     """Accept (or reject) every review mark in the chapter files, keeping a numbered backup of each.
 
     Nothing is rewritten while a mark is unbalanced in a chapter it would touch (review.rewrite_chapters)."""
-    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
+    manuscript = _load(args, diagnostics, timer)
     chapters = [select_chapter(manuscript, args.chapter)] if args.chapter else manuscript.chapters
     done = "accepted" if accept else "rejected"
     rewritten = 0
@@ -240,7 +245,7 @@ def cmd_diff(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO)
     lines, so only what stops the draft of changes is passed on."""
     from . import diff
 
-    current = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
+    current = _load(args, diagnostics, timer)
     with tempfile.TemporaryDirectory(prefix="build-report-diff-") as tmp:
         with timer.stage("git"):
             old = diff.old_manuscript(current.root, args.ref, Path(tmp) / "old")
@@ -326,7 +331,7 @@ def cmd_check_links(args, diagnostics: Diagnostics, timer: build.Timer, stdout: 
     from . import links
     from .links.outputs import check_pdf_links
 
-    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
+    manuscript = _load(args, diagnostics, timer)
     try:
         policy = links.LinkPolicy.from_mapping(manuscript.report.links)
     except ValueError as exc:
@@ -381,7 +386,7 @@ def cmd_statement(args, diagnostics: Diagnostics, timer: build.Timer, stdout: Te
 
     from . import statement
 
-    manuscript = build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
+    manuscript = _load(args, diagnostics, timer)
     diagnostics.check()
     editions = {}
     for option, suffix in (("pdf", ".pdf"), ("epub", ".epub")):

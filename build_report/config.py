@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from . import schema
+from . import confine, schema
 from .diagnostics import Diagnostics
 from .model import Location, Place, Report
 
@@ -198,8 +198,9 @@ def parse_yaml(text: str, location: Location, diagnostics: Diagnostics, what: st
 
 def read_source(path: Path, rel: str, diagnostics: Diagnostics) -> str | None:
     """A manuscript file's text; a missing file or bytes that are not UTF-8 become diagnostics."""
-    if not path.is_file():
-        diagnostics.error(Location(rel), "is a folder, not a file" if path.is_dir() else "file not found")
+    problem = confine.file_problem(path)
+    if problem:
+        diagnostics.error(Location(rel), "file not found" if problem == "not found" else problem)
         return None
     data = path.read_bytes()
     try:

@@ -327,9 +327,8 @@ def elements(root: pikepdf.Object) -> list[pikepdf.Object]:
 
 
 def _kids(element: pikepdf.Object) -> list[pikepdf.Object]:
-    kids = element.get("/K")
-    listed = list(kids) if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []
-    return [kid for kid in listed if isinstance(kid, pikepdf.Dictionary) and "/S" in kid]
+    """The structure elements among an element's kids (no MCIDs or object references)."""
+    return [kid for kid in _kid_list(element) if isinstance(kid, pikepdf.Dictionary) and "/S" in kid]
 
 
 def _headers(cell: pikepdf.Object) -> list[pikepdf.Object]:

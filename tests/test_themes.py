@@ -203,11 +203,17 @@ def test_a_theme_missing_from_the_styles_folder_is_an_error(tmp_path: Path) -> N
     assert not (tmp_path / "x.html").exists()
 
 
-def test_an_organisation_theme_is_a_file_in_styles_themes(tmp_path: Path) -> None:
+def styles_with_theme(tmp_path: Path, name: str) -> Path:
+    """A copy of the styles folder with theme `name`: govuk's tokens, with 14pt body text."""
     styles = tmp_path / "styles"
     shutil.copytree(STYLES, styles)
     own = (styles / "themes" / "govuk.css").read_text().replace("--size-text: 12pt;", "--size-text: 14pt;")
-    (styles / "themes" / "govuk.css").write_text(own)
+    (styles / "themes" / f"{name}.css").write_text(own)
+    return styles
+
+
+def test_an_organisation_theme_is_a_file_in_styles_themes(tmp_path: Path) -> None:
+    styles = styles_with_theme(tmp_path, "govuk")
     root = tmp_path / "m"
     shutil.copytree(MINI, root)
     built = Built(root, tmp_path / "own.pdf", Options(styles=styles))
@@ -236,10 +242,7 @@ def test_region_label_is_in_the_text(mini) -> None:
 
 def test_a_theme_only_in_the_styles_folder_of_the_build_can_be_chosen(tmp_path: Path) -> None:
     """`theme: org` is checked against the --styles folder the build uses, not the repository's."""
-    styles = tmp_path / "styles"
-    shutil.copytree(STYLES, styles)
-    own = (styles / "themes" / "govuk.css").read_text().replace("--size-text: 12pt;", "--size-text: 14pt;")
-    (styles / "themes" / "org.css").write_text(own)
+    styles = styles_with_theme(tmp_path, "org")
     root = tmp_path / "m"
     shutil.copytree(MINI, root)
     (root / "report.yaml").write_text((root / "report.yaml").read_text() + "theme: org\n")
