@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import datetime as dt
 import mimetypes
 from collections.abc import Callable
@@ -46,6 +47,9 @@ class Options:
     only: str = ""  # a chapter id: render just that chapter (per-chapter drafts)
     summary: str = ""  # HTML placed before the contents (the "what changed" summary)
     status: tuple[tuple[str, str], ...] = ()  # (chapter id, "added" | "removed") in a diff
+
+    def replace(self, **changes) -> Options:
+        return dataclasses.replace(self, **changes)
 
 
 def all_chapters(manuscript: Manuscript) -> list[Chapter]:
@@ -378,7 +382,7 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
     families = glyphs.families_used(manuscript) if options.self_contained else None
     css = stylesheet(DRAFT_STYLES if options.draft else PRINT_STYLES, options, url_for, families,
                      theme=theme)
-    return environment().get_template("print.html.j2").render(
+    return environment().get_template("pdf/print.html.j2").render(
         report=manuscript.report, chapters=rendered, toc=_toc(chapters), css=css,
         options=options, version=__version__, status=dict(options.status),
         front=[(c, html) for c, html in rendered if c.kind == "front"],

@@ -1,24 +1,33 @@
-"""The build: run the stages in order for one output, timing each one.
+"""The build: the only orchestrator. It runs the stages in order, timing each one:
 
-    load+parse -> assemble -> render -> finish -> write
+    load+parse -> assemble -> render -> (writer: finish -> write)
 
-The CLI calls these; tests may too. Nothing here prints except the timer at -v.
+`Build` holds one parsed manuscript, the options, and what every writer shares:
+the print HTML and its layout (`layout`) and the print page map (`page_map`),
+each made at most once however many writers run. A writer (writers/) turns that
+into one output. The CLI and `release` call these; tests may too. Nothing here
+prints except the timer at -v.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from . import glyphs, manuscript as manuscript_stage
+from . import glyphs, manuscript as manuscript_stage, review, writers
 from .assemble import Options, print_html
 from .diagnostics import Diagnostics
 from .model import Manuscript
-from .output import write_atomic
+
+if TYPE_CHECKING:
+    import weasyprint
+
+    from .pagemap import PageMap
 
 
 @dataclass
@@ -49,27 +58,97 @@ def load(root: Path, diagnostics: Diagnostics, timer: Timer, critic_mode: str = 
         return manuscript
 
 
-def build_html(manuscript: Manuscript, out: Path, options: Options, diagnostics: Diagnostics,
-               timer: Timer) -> None:
-    with timer.stage("assemble"):
-        html = print_html(manuscript, options)
-    with timer.stage("write"):
-        write_atomic(out, html)
+class Build:
+    """One manuscript built with one set of options, by one or more writers."""
+
+    def __init__(self, manuscript: Manuscript, options: Options, diagnostics: Diagnostics, timer: Timer | None = None):
+        self.manuscript = manuscript
+        self.options = options
+        self.diagnostics = diagnostics
+        self.timer = timer or Timer()
+        self._html: str | None = None
+        self._layout: weasyprint.Document | None = None
+        self._pages: PageMap | None = None
+
+    def html(self) -> str:
+        """The print edition as one HTML document (assemble stage)."""
+        if self._html is None:
+            with self.timer.stage("assemble"):
+                self._html = print_html(self.manuscript, self.options)
+        return self._html
+
+    def layout(self) -> weasyprint.Document:
+        """The print edition laid out by WeasyPrint (render stage): the PDF's pages, and the page
+        numbers the EPUB and the web edition show. Problems found while rendering stop the build."""
+        if self._layout is None:
+            from . import render  # WeasyPrint takes half a second to import: only builds that lay out pay
+
+            html = self.html()
+            with self.timer.stage("render"):
+                self._layout = render.render(self.manuscript, self.options, self.diagnostics, html)
+            self.diagnostics.check()
+        return self._layout
+
+    def page_map(self) -> PageMap:
+        """Where each print page begins, in terms of the model (pagemap.py)."""
+        if self._pages is None:
+            from . import pagemap
+
+            layout = self.layout()
+            with self.timer.stage("paginate"):
+                self._pages = pagemap.page_map(layout, self.manuscript)
+        return self._pages
+
+    def write(self, writer: writers.Writer, out: Path) -> Path:
+        """Run `writer` into `out`. A final output is refused while review marks remain; nothing is
+        written when the writer's stages found errors."""
+        if writer.final and not self.options.draft:
+            review.require_no_review_marks(self.manuscript, self.diagnostics)
+        self.diagnostics.check()
+        writer.write(self, out)
+        self.diagnostics.check()
+        return out
 
 
-def build_pdf(manuscript: Manuscript, out: Path, options: Options, diagnostics: Diagnostics,
-              timer: Timer):
-    """Build the PDF; returns the rendered WeasyPrint document (page positions)."""
-    from . import pdf  # WeasyPrint takes half a second to import: only builds that render pay for it
+def build(root: Path, names: list[str], options: Options, diagnostics: Diagnostics, timer: Timer,
+          outputs: dict[str, Path] | None = None) -> dict[str, Path]:
+    """Load the manuscript at `root` once and run the writers `names` over it, sharing one layout.
 
-    with timer.stage("assemble"):
-        html = print_html(manuscript, options)
-    with timer.stage("render"):
-        document = pdf.render(manuscript, options, diagnostics, html)
-    diagnostics.check()
-    with timer.stage("finish"):
-        data = pdf.finish(document, manuscript, diagnostics, options)
-    diagnostics.check()  # WeasyPrint's warnings while writing (fonts) count too: nothing is written
-    with timer.stage("write"):
-        write_atomic(out, data)
-    return document
+    Each output goes to `outputs[name]`, else to the writer's default (build/<slug><suffix>)."""
+    manuscript = load(root, diagnostics, timer, styles=options.styles)
+    run = Build(manuscript, options, diagnostics, timer)
+    written = {}
+    for name in names:
+        writer = writers.get(name)
+        out = (outputs or {}).get(name) or writer.default_output(manuscript.slug)
+        written[name] = run.write(writer, out)
+    return written
+
+
+def changes_draft(root: Path, ref: str, options: Options, diagnostics: Diagnostics, timer: Timer,
+                  out: Path | None, strict: bool = False) -> Path:
+    """A draft PDF of the manuscript at `root` with the changes since git ref `ref` marked (diff.py).
+
+    The current manuscript is loaded first, so its problems are reported against the real
+    files (path:line, exit 2) before git is asked anything. The annotated copy is loaded
+    with diagnostics of its own: its warnings repeat the current manuscript's with shifted
+    lines, so only what stops the draft of changes is passed on."""
+    from . import diff
+
+    current = load(root, diagnostics, timer, styles=options.styles)
+    with tempfile.TemporaryDirectory(prefix="build-report-diff-") as tmp:
+        with timer.stage("git"):
+            old = diff.old_manuscript(current.root, ref, Path(tmp) / "old")
+            changes = diff.annotated_copy(old, current.root, Path(tmp) / "changes", ref)
+        annotated = Diagnostics(strict=strict)
+        try:
+            manuscript = load(Path(tmp) / "changes", annotated, timer, styles=options.styles)
+        finally:
+            diagnostics.items.extend(annotated.errors)
+        status = tuple((c.id, "added" if c.path in changes.added else "removed")
+                       for c in manuscript.chapters if c.path in changes.added + changes.removed)
+        stamp = review.draft_stamp(current.root, current.report.version)
+        options = options.replace(draft=True, status=status, stamp=f"Changes since {ref} \u00b7 {stamp}",
+                                  summary=diff.summary_html(manuscript, changes, ref))
+        out = out or Path("build") / f"{manuscript.slug}-changes.pdf"
+        return Build(manuscript, options, diagnostics, timer).write(writers.get("pdf"), out)

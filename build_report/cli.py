@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, build, confine, review, signals
+from . import __version__, build, confine, review, signals, writers
 from .assemble import STYLES, Options
 from .diagnostics import (
     EXIT_BAD_INPUT,
@@ -60,9 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="build-report", description="Build a report manuscript into a PDF and an EPUB.")
     parser.add_argument("--version", action="version", version=f"build-report {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True, parser_class=_Parser)
-    verbs.add_parser("pdf", parents=[common], help="build the PDF (default build/<slug>.pdf)")
-    verbs.add_parser("html", parents=[common], help="write the self-contained print HTML that WeasyPrint renders")
-    verbs.add_parser("epub", parents=[common], help="build the EPUB 3 (default build/<slug>.epub)")
+    for name in writers.names():  # a verb for each output format: build-report pdf, epub, web...
+        writer = writers.get(name)
+        writer.add_arguments(verbs.add_parser(name, parents=[common], help=writer.help))
     for verb, what in (("draft", "build a review draft (watermark, stamp, review marks)"),
                        ("watch", "rebuild the draft whenever a manuscript or style file changes")):
         draft = verbs.add_parser(verb, parents=[common], help=what)
@@ -174,31 +173,14 @@ def _options(args: argparse.Namespace, **changes) -> Options:
     return Options(styles=args.styles, **changes)
 
 
-def _final_build(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO,
-                 suffix: str, builder: Callable, **options) -> int:
-    """A final output: refused while review marks remain; nothing is written on errors."""
+def cmd_write(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """An output format (writers/): a final output, refused while review marks remain."""
+    writer = writers.get(args.verb).configured(vars(args))
     manuscript = _load(args, diagnostics, timer)
-    review.require_no_review_marks(manuscript, diagnostics)
-    diagnostics.check()
-    out = _default_output(args, manuscript, suffix)
-    builder(manuscript, out, _options(args, **options), diagnostics, timer)
-    diagnostics.check()
+    out = args.output or writer.default_output(manuscript.slug)
+    build.Build(manuscript, _options(args), diagnostics, timer).write(writer, out)
     _done(args, out, stdout)
     return EXIT_OK
-
-
-def cmd_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
-    return _final_build(args, diagnostics, timer, stdout, ".pdf", build.build_pdf)
-
-
-def cmd_html(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
-    return _final_build(args, diagnostics, timer, stdout, ".html", build.build_html, self_contained=True)
-
-
-def cmd_epub(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
-    from . import epub
-
-    return _final_build(args, diagnostics, timer, stdout, ".epub", epub.build_epub)
 
 
 def cmd_draft(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
@@ -208,8 +190,7 @@ def cmd_draft(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO
     out = _default_output(args, manuscript, suffix)
     stamp = str(review.draft_stamp(manuscript.root, manuscript.report.version))
     options = _options(args, draft=True, stamp=stamp, only=only, source_refs=args.source_refs)
-    build.build_pdf(manuscript, out, options, diagnostics, timer)
-    diagnostics.check()
+    build.Build(manuscript, options, diagnostics, timer).write(writers.get("pdf"), out)
     _done(args, out, stdout)
     return EXIT_OK
 
@@ -237,33 +218,9 @@ def cmd_reject(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextI
 
 
 def cmd_diff(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
-    """A draft of the manuscript with the changes since git ref REF marked.
-
-    The current manuscript is loaded first, so its problems are reported against the real
-    files (path:line, exit 2) before git is asked anything. The annotated copy is loaded
-    with diagnostics of its own: its warnings repeat the current manuscript's with shifted
-    lines, so only what stops the draft of changes is passed on."""
-    from . import diff
-
-    current = _load(args, diagnostics, timer)
-    with tempfile.TemporaryDirectory(prefix="build-report-diff-") as tmp:
-        with timer.stage("git"):
-            old = diff.old_manuscript(current.root, args.ref, Path(tmp) / "old")
-            changes = diff.annotated_copy(old, current.root, Path(tmp) / "changes", args.ref)
-        annotated = Diagnostics(strict=args.strict)
-        try:
-            manuscript = build.load(Path(tmp) / "changes", annotated, timer, styles=args.styles)
-        finally:
-            diagnostics.items.extend(annotated.errors)
-        status = tuple((c.id, "added" if c.path in changes.added else "removed")
-                       for c in manuscript.chapters if c.path in changes.added + changes.removed)
-        stamp = review.draft_stamp(current.root, current.report.version)
-        options = _options(args, draft=True, source_refs=args.source_refs, status=status,
-                           stamp=f"Changes since {args.ref} \u00b7 {stamp}",
-                           summary=diff.summary_html(manuscript, changes, args.ref))
-        out = args.output or Path("build") / f"{manuscript.slug}-changes.pdf"
-        build.build_pdf(manuscript, out, options, diagnostics, timer)
-    diagnostics.check()
+    """A draft of the manuscript with the changes since git ref REF marked (build.changes_draft)."""
+    options = _options(args, source_refs=args.source_refs)
+    out = build.changes_draft(args.manuscript, args.ref, options, diagnostics, timer, args.output, args.strict)
     _done(args, out, stdout)
     return EXIT_OK
 
@@ -445,7 +402,7 @@ def _done(args, out: Path, stdout: TextIO) -> None:
 
 
 VERBS: dict[str, Callable[..., int]] = {
-    "pdf": cmd_pdf, "html": cmd_html, "epub": cmd_epub, "draft": cmd_draft,
+    **{name: cmd_write for name in writers.names()}, "draft": cmd_draft,
     "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff, "check-links": cmd_check_links,
     "watch": cmd_watch, "new": cmd_new, "import": cmd_import, "check-pdf": cmd_check_pdf,
     "statement": cmd_statement,

@@ -27,6 +27,8 @@ EXIT_CHECKS_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_SOFTWARE = 70  # sysexits.h EX_SOFTWARE: an internal error
 
+NO_FILE = Location("build-report")  # a problem of the build, not of a file: "build-report: warning: ..."
+
 
 def bug_report(exc: BaseException) -> str:
     """The one line an internal error prints (its traceback is printed only at -v)."""

@@ -53,7 +53,7 @@ import weasyprint
 from weasyprint.formatting_structure import boxes
 
 from .model import Manuscript
-from .pdf import body_start, page_labels
+from .render import body_start, page_labels
 
 # Elements that hold text directly: a page start is counted within the nearest one.
 CONTAINERS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "th", "caption",

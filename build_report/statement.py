@@ -26,9 +26,9 @@ import jinja2
 
 from . import __version__, pdfua, validators
 from .assemble import TEMPLATES, long_date
-from .epub import CONFORMANCE
 from .model import Manuscript
 from .output import source_date
+from .writers.epub import CONFORMANCE
 
 TEMPLATE = "statement.md.j2"
 ABSENT = "absent"  # a reason an edition was not assessed: no file (others: validators.NO_JAVA ...)

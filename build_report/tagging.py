@@ -46,7 +46,7 @@ def _role(box: Any, html: Any, role: str) -> str:
         return FOOTNOTE_ROLES.get(pseudo, "/Note")
     if pseudo and role == "/Link":  # a::after "(page 3)" is text of its link, not a second link in it
         return "/Span"
-    if "draft-watermark" in classes:  # templates/print.html.j2, drafts only
+    if "draft-watermark" in classes:  # templates/pdf/print.html.j2, drafts only
         return WATERMARK
     if pseudo == "after" and html.get("data-ref"):  # a draft's "03:42" in the margin (--source-refs)
         return LEADER
@@ -57,7 +57,7 @@ def _role(box: Any, html: Any, role: str) -> str:
             return "/Figure"  # an image with its caption (markdown/captions.py); see `figures_and_quotes`
         if {"place-quote", "quote"} & set(classes):
             return "/BlockQuote"  # a quotation with its credit (markdown/places.py)
-    if "toc-list" in classes and role == "/L":  # the contents list (templates/print.html.j2)
+    if "toc-list" in classes and role == "/L":  # the contents list (templates/pdf/print.html.j2)
         return "/TOC"
     if "toc-entry" in classes:  # WeasyPrint wraps an unbulleted li as LI > LBody
         return {"/LI": "/TOCI", "/LBody": "/Reference"}.get(role, role)

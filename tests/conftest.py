@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from build_report import build
+from build_report import build, writers
 from build_report.assemble import Options
 from build_report.diagnostics import Diagnostics
 
@@ -26,7 +26,9 @@ class Built:
         self.diagnostics = Diagnostics()
         timer = build.Timer()
         self.manuscript = build.load(root, self.diagnostics, timer)
-        self.document = build.build_pdf(self.manuscript, out, options, self.diagnostics, timer)
+        run = build.Build(self.manuscript, options, self.diagnostics, timer)
+        run.write(writers.get("pdf"), out)
+        self.document = run.layout()
         self.path = out
         self.reader = PdfReader(out)
         self.labels = self.reader.page_labels

@@ -19,12 +19,12 @@ import pytest
 from pypdf import PdfReader
 
 import ace
-from build_report import build, epub, pdf, validators
+from build_report import build, validators
 from build_report.assemble import Options, all_chapters
 from build_report.cli import main
 from build_report.diagnostics import Diagnostics
 from build_report.fonts import faces
-from build_report.output import write_atomic
+from build_report.writers import epub, pdf
 from conftest import MINI, ROOT, SAMPLE
 
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
@@ -44,8 +44,9 @@ class Book:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("SOURCE_DATE_EPOCH", EPOCH)
             self.manuscript = build.load(root, diagnostics, timer)
-            document = epub.build_epub(self.manuscript, out, Options(), diagnostics, timer)
-            write_atomic(out.with_suffix(".pdf"), pdf.finish(document, self.manuscript))
+            run = build.Build(self.manuscript, Options(), diagnostics, timer)
+            run.write(epub.WRITER, out)
+            run.write(pdf.WRITER, out.with_suffix(".pdf"))  # the same layout
         self.path = out
         self.zip = zipfile.ZipFile(out)
         self.pdf = PdfReader(out.with_suffix(".pdf"))
@@ -363,7 +364,7 @@ def test_same_source_date_epoch_gives_identical_bytes(mini_book, tmp_path, monke
     again = tmp_path / "again.epub"
     diagnostics = Diagnostics()
     timer = build.Timer()
-    epub.build_epub(build.load(MINI, diagnostics, timer), again, Options(), diagnostics, timer)
+    build.Build(build.load(MINI, diagnostics, timer), Options(), diagnostics, timer).write(epub.WRITER, again)
     assert again.read_bytes() == mini_book.path.read_bytes()
 
 

@@ -87,7 +87,7 @@ def convert_with_warnings(source: str) -> tuple[etree.Element, list[tuple[int, s
 
 def test_footnotes_are_numbered_in_call_order_and_unused_ones_left_out_of_both_editions() -> None:
     from build_report.assemble import inline_footnotes
-    from build_report.epub import footnotes
+    from build_report.writers.epub import footnotes
 
     source = "First.[^b] Second.[^a]\n\n[^a]: Note a.\n\n[^unused]: Never called.\n\n[^b]: Note b.\n"
     tree, errors, warnings = convert_with_warnings(source)

@@ -9,19 +9,19 @@ from xml.etree import ElementTree as etree
 
 import pytest
 
-from build_report import pagemap, pdf
-from build_report.epub import _is_noteref
+from build_report import pagemap, render
 from build_report.pagemap import PageStart
+from build_report.writers.epub import _is_noteref
 
 
 def test_roman():
-    assert [pdf.roman(n) for n in (1, 4, 9, 14, 40, 90, 400, 1987)] == [
+    assert [render.roman(n) for n in (1, 4, 9, 14, 40, 90, 400, 1987)] == [
         "i", "iv", "ix", "xiv", "xl", "xc", "cd", "mcmlxxxvii"]
 
 
 def test_page_labels_are_roman_before_the_body():
-    assert pdf.page_labels(6, 3) == ["i", "ii", "iii", "1", "2", "3"]
-    assert pdf.page_labels(2, 0) == ["1", "2"]
+    assert render.page_labels(6, 3) == ["i", "ii", "iii", "1", "2", "3"]
+    assert render.page_labels(2, 0) == ["1", "2"]
 
 
 def test_letters_ignore_case_space_and_punctuation():

@@ -129,7 +129,7 @@ def test_no_chapter_may_take_a_reserved_id(reserved: str) -> None:
 
 def test_ids_of_the_print_template_are_reserved() -> None:
     """Chapters share one HTML document with the template's own elements, so their ids must differ."""
-    template = (TEMPLATES / "print.html.j2").read_text(encoding="utf-8")
+    template = (TEMPLATES / "pdf" / "print.html.j2").read_text(encoding="utf-8")
     fixed = set(re.findall(r'\bid="([A-Za-z][\w-]*)"', template))
     assert fixed and fixed <= RESERVED_IDS
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from build_report import build, epub, pdfua, validators
+from build_report import build, pdfua, validators
 from build_report.assemble import Options
 from build_report.cli import main
 from build_report.diagnostics import Diagnostics
+from build_report.writers import epub
 from conftest import MINI
 
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
@@ -197,7 +198,7 @@ def conforms_to(path: Path) -> list[str]:
 def build_epub(out: Path, monkeypatch) -> Diagnostics:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     diagnostics, timer = Diagnostics(), build.Timer()
-    epub.build_epub(build.load(MINI, diagnostics, timer), out, Options(), diagnostics, timer)
+    build.Build(build.load(MINI, diagnostics, timer), Options(), diagnostics, timer).write(epub.WRITER, out)
     return diagnostics
 
 

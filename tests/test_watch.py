@@ -3,7 +3,7 @@
 Each test runs `cmd_watch` in a thread with a `stop_event`, against a copy of the small
 manuscript and of the styles (so that nobody else's edits start a rebuild), and waits for
 what it expects with a deadline. A rebuild is counted when it starts (a wrapper around
-`build.build_pdf`) and when it ends (the "watching for changes" line).
+`build.Build.write`) and when it ends (the "watching for changes" line).
 """
 
 from __future__ import annotations
@@ -63,16 +63,16 @@ def watching(manuscript: Path, monkeypatch, output: Path | None = None,
     The first builds raise `failures`, in order, instead of building."""
     log = io.StringIO()
     watch = Watch(log)
-    real_build_pdf = build.build_pdf
+    real_write = build.Build.write
     pending = list(failures)
 
-    def counted_build_pdf(*args, **kwargs):
+    def counted_write(*args, **kwargs):
         watch.builds += 1
         if pending:
             raise pending.pop(0)
-        return real_build_pdf(*args, **kwargs)
+        return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(build, "build_pdf", counted_build_pdf)
+    monkeypatch.setattr(build.Build, "write", counted_write)
     args = argparse.Namespace(manuscript=manuscript, output=output, styles=manuscript.resolve().parent / "styles",
                               strict=False, quiet=False, verbose=False, chapter="2", source_refs=False)
     stop = threading.Event()

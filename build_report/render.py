@@ -1,16 +1,16 @@
-"""Render and finish stages for the PDF: WeasyPrint lays out the print HTML,
-then pypdf finishes the file (page labels, document info, XMP metadata).
+"""Render stage: WeasyPrint lays out the print HTML of the model.
 
-`render` returns WeasyPrint's `Document` (pages as data), so callers such as the
-EPUB page-list can read page positions without writing a PDF.
+`render` returns WeasyPrint's `Document` (pages as data), made once per build
+(`build.Build.layout`): the PDF writer finishes it into a file, and the EPUB's
+page-list and the web edition's page anchors read page positions from it
+(`pagemap.py`). Only the manuscript, the styles and the packaged fonts are read
+(`ManuscriptFetcher`); WeasyPrint's warnings become diagnostics with the styles
+file and line they came from.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import hashlib
-import io
 import logging
 import mimetypes
 import re
@@ -18,19 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import weasyprint
-from pypdf import PdfWriter
-from pypdf.constants import PageLabelStyle
-from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
-from . import confine, pdfua, tagging
+from . import confine
 from .assemble import DRAFT_STYLES, PRINT_STYLES, Options, print_html, stylesheet_origin
-from .diagnostics import Diagnostic, Diagnostics, RenderError
+from .diagnostics import NO_FILE, Diagnostic, Diagnostics, RenderError
 from .fonts import font_dirs, svg_with_our_fonts
 from .model import Location, Manuscript
-from .output import source_date
 
-PDF_VARIANT = "pdf/ua-1"
-NO_FILE = Location("build-report")  # prints as "build-report: warning: ..."
 _CSS_AT = re.compile(r" at (\d+):(\d+)")  # tagged PDF, document title displayed, alt text kept
 
 
@@ -70,7 +64,7 @@ class ManuscriptFetcher(weasyprint.urls.URLFetcher):
 
 
 @contextlib.contextmanager
-def _collect_warnings(diagnostics: Diagnostics, options: Options, theme: str | None = None) -> Iterator[None]:
+def collect_warnings(diagnostics: Diagnostics, options: Options, theme: str | None = None) -> Iterator[None]:
     """WeasyPrint's warnings (bad CSS, images it cannot read) become diagnostics.
 
     A CSS warning "at LINE:COLUMN" of the print HTML's stylesheet is traced back
@@ -107,7 +101,7 @@ def render(manuscript: Manuscript, options: Options, diagnostics: Diagnostics,
     """Lay out the print edition. Returns the WeasyPrint document (pages, anchors)."""
     html = html if html is not None else print_html(manuscript, options)
     fetcher = ManuscriptFetcher([manuscript.root, options.styles, *font_dirs()])
-    with _collect_warnings(diagnostics, options, manuscript.report.theme):
+    with collect_warnings(diagnostics, options, manuscript.report.theme):
         try:
             document = weasyprint.HTML(string=html, base_url=str(manuscript.root), url_fetcher=fetcher).render()
         except Exception as exc:  # WeasyPrint's own failures are not the author's
@@ -147,69 +141,3 @@ def roman(number: int) -> str:
 def page_labels(count: int, start: int) -> list[str]:
     """The folios `finish` writes as page labels: i, ii... before the body's first page, then 1, 2..."""
     return [roman(index + 1) if index < start else str(index - start + 1) for index in range(count)]
-
-
-def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: Diagnostics | None = None,
-           options: Options = Options()) -> bytes:
-    """Write the PDF with WeasyPrint, then add page labels and metadata with pypdf.
-
-    WeasyPrint warns while writing too (fonts it cannot embed or subset): like those
-    of `render`, they become diagnostics."""
-    with _collect_warnings(diagnostics, options, manuscript.report.theme) if diagnostics else contextlib.nullcontext():
-        with tagging.element_keys() as learnt:
-            written = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
-        pdf = tagging.correct(written, learnt)
-    # Only claim what is checked: the PDF says it is PDF/UA-1 only while pdfua.py finds no failure.
-    failed = pdfua.check(io.BytesIO(pdf)).failed
-    if failed:
-        pdf = tagging.without_pdfua_claim(pdf)
-        if diagnostics is not None:
-            diagnostics.warning(NO_FILE, f"the PDF fails PDF/UA-1 checkpoints {', '.join(failed)}, so it does not "
-                                         "claim PDF/UA-1 (build-report check-pdf FILE lists what fails)")
-    # Incremental: pypdf appends the few changed objects instead of rewriting the file.
-    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
-
-    start = body_start(document, manuscript)
-    if start:
-        writer.set_page_label(0, start - 1, style=PageLabelStyle.LOWERCASE_ROMAN, start=1)
-    writer.set_page_label(start, len(writer.pages) - 1, style=PageLabelStyle.DECIMAL, start=1)
-
-    report = manuscript.report
-    stamp = _pdf_date(report.date)
-    info = {
-        "/Title": report.title + (f": {report.subtitle}" if report.subtitle else ""),
-        "/Author": ", ".join(report.authors),
-        "/Subject": report.description or report.subtitle,
-        "/Keywords": ", ".join(report.keywords),
-        "/Creator": "build_report",
-        "/Producer": "build_report with WeasyPrint and pypdf",
-    }
-    if stamp:
-        info.update({"/CreationDate": stamp, "/ModDate": stamp})
-    writer.add_metadata({key: value for key, value in info.items() if value})
-    writer._root_object[NameObject("/Lang")] = TextStringObject(report.language)
-    _stable_id(writer, pdf)
-
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def _pdf_date(date: str) -> str:
-    """D:YYYYMMDDHHmmSSZ from the report's date (as in the XMP), else SOURCE_DATE_EPOCH.
-
-    Never the build time: the same input gives the same bytes."""
-    epoch = source_date()
-    if date:
-        moment = dt.datetime.fromisoformat(date).replace(tzinfo=dt.timezone.utc)
-    elif epoch is not None:
-        moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
-    else:
-        return ""
-    return moment.strftime("D:%Y%m%d%H%M%SZ")
-
-
-def _stable_id(writer: PdfWriter, content: bytes) -> None:
-    """A file /ID derived from the content, so equal inputs give equal bytes."""
-    digest = hashlib.md5(content).digest()
-    writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])

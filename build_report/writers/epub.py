@@ -1,6 +1,6 @@
 """Render and finish stages for the EPUB 3: the accessible, reflowable edition.
 
-    model -> print layout (pdf.render) -> page map (pagemap.py)
+    model -> print layout (build.layout) -> page map (pagemap.py)
           -> XHTML documents (templates epub_*.xhtml.j2) -> ebooklib package -> deterministic zip
 
 The EPUB is built from the same parsed model as the PDF; Markdown is never
@@ -36,19 +36,18 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as etree
 
-import weasyprint
 from ebooklib import epub as ebook
 
-from . import __version__, glyphs, pagemap, pdf, validators
-from .assemble import EPUB_STYLES, Options, all_chapters, environment, rewrite, serialize, stylesheet
-from .diagnostics import Diagnostics
-from .fonts import MAIN, faces, subset
-from .model import Chapter, Heading, Manuscript
-from .output import source_date, write_atomic
-from .pdf import NO_FILE
+from .. import __version__, glyphs, pagemap, validators
+from ..assemble import EPUB_STYLES, Options, all_chapters, environment, rewrite, serialize, stylesheet
+from ..diagnostics import NO_FILE
+from ..fonts import MAIN, faces, subset
+from ..model import Chapter, Heading, Manuscript
+from ..output import source_date, write_atomic
+from . import Writer
 
-if TYPE_CHECKING:  # build.py may import this module
-    from .build import Timer
+if TYPE_CHECKING:
+    from ..build import Build
 
 EPUB_TYPE = "epub:type"  # written as is; every document declares the epub: prefix on <html>
 TEXT = "text"  # the folder of chapter documents
@@ -58,27 +57,30 @@ ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)  # the earliest time
 CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
 
-def build_epub(manuscript: Manuscript, out: Path, options: Options, diagnostics: Diagnostics,
-               timer: Timer) -> weasyprint.Document:
-    """Build the EPUB; returns the print layout its page numbers come from."""
-    with timer.stage("render"):
-        document = pdf.render(manuscript, options, diagnostics)
-    diagnostics.check()
-    with timer.stage("paginate"):
-        pages = pagemap.page_map(document, manuscript)
-    moment, stamp = modified(manuscript.report.date), zip_time()
-    with timer.stage("assemble"):
-        data = reproducible(Book(manuscript, options, pages, claim=True).package(), moment, stamp)
-    with timer.stage("validate"):
-        result = validated(data)
-    if not result.passed:  # only claim what is checked: the same book, without the conformance claim
+class EPUB(Writer):
+    name = "epub"
+    help = "build the EPUB 3 (default build/<slug>.epub)"
+    suffix = ".epub"
+
+    def write(self, build: Build, out: Path) -> None:
+        """The book, with the conformance claim only if epubcheck passes it; else the same book without."""
+        pages = build.page_map()
+        manuscript, options, diagnostics, timer = build.manuscript, build.options, build.diagnostics, build.timer
+        moment, stamp = modified(manuscript.report.date), zip_time()
         with timer.stage("assemble"):
-            data = reproducible(Book(manuscript, options, pages, claim=False).package(), moment, stamp)
-        diagnostics.warning(NO_FILE, f"the EPUB does not claim {CONFORMANCE} because epubcheck "
-                                     f"{_not_passed(result)}")
-    with timer.stage("write"):
-        write_atomic(out, data)
-    return document
+            data = reproducible(Book(manuscript, options, pages, claim=True).package(), moment, stamp)
+        with timer.stage("validate"):
+            result = validated(data)
+        if not result.passed:  # only claim what is checked
+            with timer.stage("assemble"):
+                data = reproducible(Book(manuscript, options, pages, claim=False).package(), moment, stamp)
+            diagnostics.warning(NO_FILE, f"the EPUB does not claim {CONFORMANCE} because epubcheck "
+                                         f"{_not_passed(result)}")
+        with timer.stage("write"):
+            write_atomic(out, data)
+
+
+WRITER = EPUB()
 
 
 def validated(data: bytes) -> validators.EpubcheckResult:
@@ -229,7 +231,7 @@ class Book:
         chapters = [self._chapter(chapter) for chapter in self.chapters]  # first: they list pages and images
         self._metadata(book)
         cover = self._cover(book)
-        front = [cover, self._document("titlepage", "titlepage.xhtml", "epub_titlepage.xhtml.j2"),
+        front = [cover, self._document("titlepage", "titlepage.xhtml", "epub/titlepage.xhtml.j2"),
                  self._nav()]
         for item in [*front, *chapters]:
             book.add_item(item)
@@ -286,12 +288,12 @@ class Book:
             image.content = (self.manuscript.root / self.manuscript.report.cover).read_bytes()
             book.add_item(image)
             book.add_metadata(None, "meta", "", {"name": "cover", "content": image.id})
-        return self._document("cover", "cover.xhtml", "epub_cover.xhtml.j2", image=self.cover)
+        return self._document("cover", "cover.xhtml", "epub/cover.xhtml.j2", image=self.cover)
 
     def _nav(self) -> Document:
         body = next((c for c in self.chapters if c.kind != "front"), self.chapters[0])
         return Document("nav", "nav.xhtml", self._render(
-            "epub_nav.xhtml.j2", toc=self._toc(), pages=self.page_links, skipped=self.pages.skipped,
+            "epub/nav.xhtml.j2", toc=self._toc(), pages=self.page_links, skipped=self.pages.skipped,
             bodymatter=f"{TEXT}/{self.files[body.id]}"), ["nav"])
 
     def _toc(self) -> list[TocEntry]:
@@ -325,7 +327,7 @@ class Book:
         self._label_pagerefs(body)
         label_boxes(body)
         html = self._render(
-            "epub_chapter.xhtml.j2", css=f"../{CSS}", chapter=chapter, title_id=_unique("chapter-title", taken),
+            "epub/chapter.xhtml.j2", css=f"../{CSS}", chapter=chapter, title_id=_unique("chapter-title", taken),
             opening="".join(_xml(markers[start.index]) for start in starts if start.path is None),
             body=serialize(body, "xml"), notes="".join(map(_xml, notes)))
         return Document(f"c-{file_name.removesuffix('.xhtml')}", f"{TEXT}/{file_name}", html)
