@@ -6,8 +6,9 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .diagnostics import BuildReportError
 
@@ -32,6 +33,52 @@ def write_atomic(path: Path, data: bytes | str, mode: int = 0o644) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_tree(folder: Path, files: dict[str, bytes | str]) -> None:
+    """Replace the folder `folder` with exactly `files` (relative POSIX path -> content), in one step.
+
+    The new tree is written beside it in a hidden temporary folder, then swapped in with
+    `os.replace`; the previous tree is removed only after the swap. A failed build leaves the
+    previous folder as it was. `folder` must be a folder this tool made, or not exist: a file
+    there, or a folder of something else (one without our marker), is refused."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(folder))
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / TREE_MARKER).is_file():
+        raise BuildReportError(f"{folder}: not an output folder of build-report (it has no {TREE_MARKER}); "
+                               "refusing to replace it: choose another output folder")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    old = tmp.with_name(tmp.name.removesuffix(".tmp") + ".old")
+    try:
+        for name, data in sorted({**files, TREE_MARKER: TREE_MARKER_TEXT}.items()):
+            parts = PurePosixPath(name).parts
+            if not parts or PurePosixPath(name).is_absolute() or ".." in parts:
+                raise ValueError(f"output file name outside its folder: {name!r}")
+            path = tmp.joinpath(*parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+            os.chmod(path, 0o644)
+        os.chmod(tmp, 0o755)
+        if folder.is_dir():
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not folder.exists():
+            os.replace(old, folder)
+        raise OSError(exc.errno, exc.strerror, str(folder)) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not folder.exists():
+            os.replace(old, folder)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+TREE_MARKER = ".build-report"  # in every folder write_tree made: it may be replaced
+TREE_MARKER_TEXT = "This folder is an output of build-report; the next build replaces all of it.\n"
 
 
 # SOURCE_DATE_EPOCH (reproducible-builds.org) dates the outputs instead of the clock. The latest
