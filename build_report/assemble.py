@@ -47,6 +47,7 @@ class Options:
     only: str = ""  # a chapter id: render just that chapter (per-chapter drafts)
     summary: str = ""  # HTML placed before the contents (the "what changed" summary)
     status: tuple[tuple[str, str], ...] = ()  # (chapter id, "added" | "removed") in a diff
+    press: bool = False  # the press edition (writers/print_pdf.py): bleed, crop marks, chapters on rectos
 
     def replace(self, **changes) -> Options:
         return dataclasses.replace(self, **changes)
@@ -282,6 +283,12 @@ DRAFT_STYLES = [*PRINT_STYLES, "draft.css"]
 EPUB_STYLES = ["tokens.css", "code.css", "epub.css"]
 
 
+def print_styles(options: Options) -> list[str]:
+    """The styles files of the print HTML for these options: the draft's additions for a draft,
+    the press edition's (press.css: bleed, crop marks, chapters on rectos) for the print PDF."""
+    return [*(DRAFT_STYLES if options.draft else PRINT_STYLES), *(["press.css"] if options.press else [])]
+
+
 class ThemeMissing(BuildReportError):
     """The styles folder (`--styles DIR`) has no file for the report's theme."""
 
@@ -380,8 +387,7 @@ def print_html(manuscript: Manuscript, options: Options) -> str:
 
     # The self-contained HTML embeds only the fallback fonts that its characters need.
     families = glyphs.families_used(manuscript) if options.self_contained else None
-    css = stylesheet(DRAFT_STYLES if options.draft else PRINT_STYLES, options, url_for, families,
-                     theme=theme)
+    css = stylesheet(print_styles(options), options, url_for, families, theme=theme)
     return environment().get_template("pdf/print.html.j2").render(
         report=manuscript.report, chapters=rendered, toc=_toc(chapters), css=css,
         options=options, version=__version__, status=dict(options.status),

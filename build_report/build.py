@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import glyphs, manuscript as manuscript_stage, review, writers
 from .assemble import Options, print_html
-from .diagnostics import Diagnostics
+from .diagnostics import EXIT_CHECKS_FAILED, EXIT_OK, BuildReportError, Diagnostics
 from .model import Manuscript
 
 if TYPE_CHECKING:
@@ -152,3 +152,48 @@ def changes_draft(root: Path, ref: str, options: Options, diagnostics: Diagnosti
                                   summary=diff.summary_html(manuscript, changes, ref))
         out = out or Path("build") / f"{manuscript.slug}-changes.pdf"
         return Build(manuscript, options, diagnostics, timer).write(writers.get("pdf"), out)
+
+
+class UnreadablePdf(BuildReportError):
+    """The PDF whose links were to be checked cannot be read as a PDF."""
+
+
+@dataclass
+class LinkCheck:
+    pdf_problems: list[str]  # the built PDF's links against the manuscript (links/outputs.py)
+    results: list | None  # external links (links.LinkResult); None when offline
+
+    @property
+    def exit_status(self) -> int:
+        from . import links
+
+        status = EXIT_CHECKS_FAILED if self.pdf_problems else EXIT_OK
+        return max(status, links.exit_code(self.results)) if self.results is not None else status
+
+
+def check_links(root: Path, options: Options, diagnostics: Diagnostics, timer: Timer, pdf: Path | None = None,
+                offline: bool = False, use_cache: bool = True, progress: TextIO | None = None) -> LinkCheck:
+    """Every link of the manuscript: internal ones while loading (errors stop here), then those of
+    the built PDF (`pdf`, else build/<slug>.pdf if there is one), then, unless `offline`, external ones."""
+    from . import links
+    from .links.outputs import check_pdf_links
+
+    manuscript = load(root, diagnostics, timer, styles=options.styles)
+    try:
+        policy = links.LinkPolicy.from_mapping(manuscript.report.links)
+    except ValueError as exc:
+        raise BuildReportError(f"report.yaml: {exc}") from exc
+    checked = LinkCheck([], None)
+    built = pdf or Path("build") / f"{manuscript.slug}.pdf"
+    if pdf or built.is_file():
+        with timer.stage("pdf links"):
+            try:
+                checked.pdf_problems = check_pdf_links(built, manuscript)
+            except Exception as exc:  # pypdf raises many types for a damaged or foreign file
+                raise UnreadablePdf(f"{built}: cannot be read as a PDF ({type(exc).__name__}: {exc})") from exc
+    if not offline:
+        with timer.stage("external"):
+            cache = Path("build") / ".linkcache.json"
+            checked.results = links.check_links(manuscript.links(), policy, cache_path=cache, use_cache=use_cache,
+                                                progress=progress)
+    return checked

@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
                            help="where to write it (default build/<slug>-accessibility.md)")
     statement.add_argument("--pdf", type=Path, help="the PDF edition (default build/<slug>.pdf if present)")
     statement.add_argument("--epub", type=Path, help="the EPUB edition (default build/<slug>.epub if present)")
+    release = verbs.add_parser("release", parents=[quiet],
+                               help="build, check and package every edition into DIST/<slug>-<version>/")
+    release.add_argument("-o", "--output", type=Path, default=Path("dist"), metavar="DIST",
+                         help="the folder of releases (default: %(default)s)")
+    release.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
+    release.add_argument("--force", action="store_true", help="replace a release of the same version")
     for subparser in verbs.choices.values():
         subparser.add_argument("manuscript", nargs="?", default="manuscript", type=Path, metavar="MANUSCRIPT_DIR",
                           help="the manuscript folder (default: manuscript)")
@@ -285,39 +291,25 @@ def cmd_watch(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO
 
 def cmd_check_links(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     """Internal links are checked while loading (errors exit 2); then the PDF's, then external ones."""
-    from . import links
-    from .links.outputs import check_pdf_links
-
-    manuscript = _load(args, diagnostics, timer)
+    pdf = args.pdf
+    if pdf and (problem := confine.file_problem(pdf)):
+        raise UsageError(f"--pdf {pdf}: {problem}")
     try:
-        policy = links.LinkPolicy.from_mapping(manuscript.report.links)
-    except ValueError as exc:
-        raise BuildReportError(f"report.yaml: {exc}") from exc
-    code = EXIT_OK
-    pdf = args.pdf or Path("build") / f"{manuscript.slug}.pdf"
-    if args.pdf or pdf.is_file():
-        problem = confine.file_problem(pdf)
-        if problem:
-            raise UsageError(f"--pdf {pdf}: {problem}")
-        with timer.stage("pdf links"):
-            try:
-                problems = check_pdf_links(pdf, manuscript)
-            except Exception as exc:  # pypdf raises many types for a damaged or foreign file
-                raise UsageError(f"--pdf {pdf}: cannot be read as a PDF ({type(exc).__name__}: {exc})") from exc
-        for problem in problems:
-            print(f"{problem}", file=stdout)
-        code = EXIT_CHECKS_FAILED if problems else code
-    if args.offline:
-        return code
-    with timer.stage("external"):
-        results = links.check_links(manuscript.links(), policy, cache_path=Path("build") / ".linkcache.json",
-                                    use_cache=not args.no_cache, progress=sys.stderr)
-    text = links.render_report(results, args.format)
-    if args.output:
-        write_atomic(args.output, text)
-    else:
-        stdout.write(text)
-    return max(code, links.exit_code(results))
+        checked = build.check_links(args.manuscript, _options(args), diagnostics, timer, pdf=pdf,
+                                    offline=args.offline, use_cache=not args.no_cache, progress=sys.stderr)
+    except build.UnreadablePdf as exc:
+        raise UsageError(f"--pdf {exc}") from exc
+    for problem in checked.pdf_problems:
+        print(problem, file=stdout)
+    if checked.results is not None:
+        from . import links
+
+        text = links.render_report(checked.results, args.format)
+        if args.output:
+            write_atomic(args.output, text)
+        else:
+            stdout.write(text)
+    return checked.exit_status
 
 
 def cmd_check_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
@@ -367,6 +359,25 @@ def cmd_statement(args, diagnostics: Diagnostics, timer: build.Timer, stdout: Te
     return EXIT_CHECKS_FAILED if statement.failed(pdf, epub) else EXIT_OK
 
 
+def cmd_release(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """Every edition, checked by the gate, with checksums and a manifest (release.py)."""
+    from . import release
+
+    released = release.release(args.manuscript, args.output, _options(args), diagnostics, timer, force=args.force)
+    if not args.quiet:
+        print(released.summary, file=stdout)
+        for entry in released.files:
+            pages = f", {entry['pages']} pages" if "pages" in entry else ""
+            if "/" not in entry["name"]:
+                print(f"  {entry['name']}  ({_size(entry['size'])}{pages})", file=stdout)
+    _done(args, released.folder, stdout)
+    return EXIT_OK
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
+
 def cmd_new(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     from . import scaffold
 
@@ -405,7 +416,7 @@ VERBS: dict[str, Callable[..., int]] = {
     **{name: cmd_write for name in writers.names()}, "draft": cmd_draft,
     "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff, "check-links": cmd_check_links,
     "watch": cmd_watch, "new": cmd_new, "import": cmd_import, "check-pdf": cmd_check_pdf,
-    "statement": cmd_statement,
+    "statement": cmd_statement, "release": cmd_release,
 }
 
 

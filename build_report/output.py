@@ -4,10 +4,12 @@ leaves a half-written file and never destroys the previous good output."""
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path, PurePosixPath
 
 from .diagnostics import BuildReportError
@@ -38,19 +40,12 @@ def write_atomic(path: Path, data: bytes | str, mode: int = 0o644) -> None:
 def write_tree(folder: Path, files: dict[str, bytes | str]) -> None:
     """Replace the folder `folder` with exactly `files` (relative POSIX path -> content), in one step.
 
-    The new tree is written beside it in a hidden temporary folder, then swapped in with
-    `os.replace`; the previous tree is removed only after the swap. A failed build leaves the
-    previous folder as it was. `folder` must be a folder this tool made, or not exist: a file
-    there, or a folder of something else (one without our marker), is refused."""
+    The new tree is written beside it in a hidden temporary folder, then swapped in
+    (`replace_folder`). A failed build leaves the previous folder as it was."""
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(folder))
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / TREE_MARKER).is_file():
-        raise BuildReportError(f"{folder}: not an output folder of build-report (it has no {TREE_MARKER}); "
-                               "refusing to replace it: choose another output folder")
+    _check_replaceable(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    old = tmp.with_name(tmp.name.removesuffix(".tmp") + ".old")
     try:
         for name, data in sorted({**files, TREE_MARKER: TREE_MARKER_TEXT}.items()):
             parts = PurePosixPath(name).parts
@@ -61,20 +56,52 @@ def write_tree(folder: Path, files: dict[str, bytes | str]) -> None:
             path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
             os.chmod(path, 0o644)
         os.chmod(tmp, 0o755)
+        replace_folder(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_folder(new: Path, folder: Path) -> None:
+    """Put the folder `new` where `folder` is, in one rename; the previous `folder` is removed after.
+
+    `folder` must be a folder this tool made (it has TREE_MARKER), or empty, or not exist:
+    a file there, or someone else's folder, is refused."""
+    _check_replaceable(folder)
+    old = folder.with_name(f".{folder.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    try:
         if folder.is_dir():
             os.replace(folder, old)
-        os.replace(tmp, folder)
+        os.replace(new, folder)
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
         if old.exists() and not folder.exists():
             os.replace(old, folder)
         raise OSError(exc.errno, exc.strerror, str(folder)) from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not folder.exists():
-            os.replace(old, folder)
-        raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _check_replaceable(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(folder))
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / TREE_MARKER).is_file():
+        raise BuildReportError(f"{folder}: not an output folder of build-report (it has no {TREE_MARKER}); "
+                               "refusing to replace it: choose another output folder")
+
+
+def deterministic_zip(files: dict[str, bytes], timestamp: tuple[int, int, int, int, int, int],
+                      first: tuple[str, ...] = (), stored: tuple[str, ...] = ()) -> bytes:
+    """A zip whose bytes depend only on `files` and `timestamp` (Y, M, D, h, m, s): the entries in
+    `first` in that order, then the rest by name, each with the same time and attributes,
+    deflated (those in `stored` are not compressed, as an EPUB's mimetype must not be)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in [*first, *sorted(set(files) - set(first))]:
+            info = zipfile.ZipInfo(name, date_time=timestamp)
+            info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, on every platform
+            info.external_attr = 0o644 << 16
+            target.writestr(info, files[name], compresslevel=9)
+    return out.getvalue()
 
 
 TREE_MARKER = ".build-report"  # in every folder write_tree made: it may be replaced

@@ -20,7 +20,7 @@ from pathlib import Path
 import weasyprint
 
 from . import confine
-from .assemble import DRAFT_STYLES, PRINT_STYLES, Options, print_html, stylesheet_origin
+from .assemble import Options, print_html, print_styles, stylesheet_origin
 from .diagnostics import NO_FILE, Diagnostic, Diagnostics, RenderError
 from .fonts import font_dirs, svg_with_our_fonts
 from .model import Location, Manuscript
@@ -69,7 +69,7 @@ def collect_warnings(diagnostics: Diagnostics, options: Options, theme: str | No
 
     A CSS warning "at LINE:COLUMN" of the print HTML's stylesheet is traced back
     to its file and line in the styles folder."""
-    names = DRAFT_STYLES if options.draft else PRINT_STYLES
+    names = print_styles(options)
 
     class Handler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:

@@ -43,7 +43,7 @@ from ..assemble import EPUB_STYLES, Options, all_chapters, environment, rewrite,
 from ..diagnostics import NO_FILE
 from ..fonts import MAIN, faces, subset
 from ..model import Chapter, Heading, Manuscript
-from ..output import source_date, write_atomic
+from ..output import deterministic_zip, source_date, write_atomic
 from . import Writer
 
 if TYPE_CHECKING:
@@ -477,13 +477,5 @@ def reproducible(book: ebook.EpubBook, moment: dt.datetime, timestamp: dt.dateti
     with zipfile.ZipFile(raw) as source:
         entries = {name: source.read(name) for name in source.namelist()}
     stamp = timestamp.astimezone(dt.timezone.utc).timetuple()[:6]
-    first = ["mimetype", "META-INF/container.xml", f"{book.FOLDER_NAME}/content.opf"]
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for name in first + sorted(set(entries) - set(first)):
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
-            info.create_system = 3  # Unix, on every platform
-            info.external_attr = 0o644 << 16
-            target.writestr(info, entries[name], compresslevel=9)
-    return out.getvalue()
+    first = ("mimetype", "META-INF/container.xml", f"{book.FOLDER_NAME}/content.opf")
+    return deterministic_zip(entries, stamp, first=first, stored=("mimetype",))
