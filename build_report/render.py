@@ -26,6 +26,10 @@ from .fonts import font_dirs, svg_with_our_fonts
 from .model import Location, Manuscript
 
 _CSS_AT = re.compile(r" at (\d+):(\d+)")  # tagged PDF, document title displayed, alt text kept
+# Raster images in the screen PDF are downsampled to at most this resolution where they are drawn
+# (WeasyPrint's `dpi`, which it reads while laying out, not while writing); the press edition keeps
+# every image at its own resolution. SVG stays vector in both (docs/print-edition.md).
+SCREEN_DPI = 150
 
 
 class ManuscriptFetcher(weasyprint.urls.URLFetcher):
@@ -103,7 +107,8 @@ def render(manuscript: Manuscript, options: Options, diagnostics: Diagnostics,
     fetcher = ManuscriptFetcher([manuscript.root, options.styles, *font_dirs()])
     with collect_warnings(diagnostics, options, manuscript.report.theme):
         try:
-            document = weasyprint.HTML(string=html, base_url=str(manuscript.root), url_fetcher=fetcher).render()
+            document = weasyprint.HTML(string=html, base_url=str(manuscript.root), url_fetcher=fetcher).render(
+                dpi=None if options.press else SCREEN_DPI)
         except Exception as exc:  # WeasyPrint's own failures are not the author's
             raise RenderError(f"the PDF could not be laid out: {exc}") from exc
     if fetcher.refused:

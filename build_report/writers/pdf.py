@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pypdf import PdfWriter
 from pypdf.constants import PageLabelStyle
-from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
+from pypdf.generic import ArrayObject, ByteStringObject, NameObject, RectangleObject, TextStringObject
 
 from .. import pdfua, tagging
 from ..assemble import Options
@@ -53,11 +53,12 @@ WRITER = PDF()
 
 
 def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: Diagnostics | None = None,
-           options: Options = Options()) -> bytes:
+           options: Options = Options(), bleed: float | None = None) -> bytes:
     """Write the PDF with WeasyPrint, then add page labels and metadata with pypdf.
 
     WeasyPrint warns while writing too (fonts it cannot embed or subset): like those
-    of `render`, they become diagnostics."""
+    of `render`, they become diagnostics. `bleed` (points) sets each page's /BleedBox
+    that far outside its /TrimBox (the press edition, writers/print_pdf.py)."""
     from ..render import body_start, collect_warnings
 
     with collect_warnings(diagnostics, options, manuscript.report.theme) if diagnostics else contextlib.nullcontext():
@@ -78,6 +79,8 @@ def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: D
     if start:
         writer.set_page_label(0, start - 1, style=PageLabelStyle.LOWERCASE_ROMAN, start=1)
     writer.set_page_label(start, len(writer.pages) - 1, style=PageLabelStyle.DECIMAL, start=1)
+    if bleed is not None:
+        _bleed_boxes(writer, bleed)
 
     report = manuscript.report
     stamp = _pdf_date(report.date)
@@ -112,6 +115,18 @@ def _pdf_date(date: str) -> str:
     else:
         return ""
     return moment.strftime("D:%Y%m%d%H%M%SZ")
+
+
+def _bleed_boxes(writer: PdfWriter, bleed: float) -> None:
+    """Each page's /BleedBox `bleed` points outside its /TrimBox, within its /MediaBox.
+
+    WeasyPrint's MediaBox is the CSS bleed area (in the press edition, the margin that holds the
+    crop marks) and it puts the BleedBox at most 10 pt outside the trim, whatever that area is."""
+    for page in writer.pages:
+        trim, media = page.trimbox, page.mediabox
+        page[NameObject("/BleedBox")] = RectangleObject((
+            max(media.left, trim.left - bleed), max(media.bottom, trim.bottom - bleed),
+            min(media.right, trim.right + bleed), min(media.top, trim.top + bleed)))
 
 
 def _stable_id(writer: PdfWriter, content: bytes) -> None:
