@@ -471,3 +471,26 @@ def test_axe_finds_nothing_at_phone_and_desktop_widths(mini_web, mini_single, br
     findings = browser_module.check_pages(mini_web.root)
     findings += browser_module.check_pages(mini_single.root.parent, [mini_single.root.name])
     assert not findings, "\n".join(map(str, findings))
+
+
+def test_screenshots_at_phone_and_desktop_widths_fill_the_width_and_show_the_title_band(sample_web, browser_module):
+    """Full-page screenshots of the sample's index and a chapter at 320 and 1280 px, kept in
+    build/screenshots/ for a person to look at (CI keeps them): never wider than the window (no
+    sideways scroll), the title band in the brand colour across the whole width, text below it."""
+    from PIL import Image
+
+    shots = ROOT / "build" / "screenshots"
+    chapter = sample_web.chapter_files()[4]
+    brand = (0x0B, 0x5C, 0x6B)  # --brand in styles/tokens.css: the title band
+    for page in ("index.html", chapter):
+        for path, width in zip(browser_module.screenshots(sample_web.root, page, [320, 1280], shots), [320, 1280],
+                               strict=True):
+            image = Image.open(path).convert("RGB")
+            assert image.width == width, f"{path.name}: {image.width} px wide, the window is {width}"
+            assert image.height > 1500, f"{path.name}: only {image.height} px of page"
+            edges = (0, width // 2, width - 1)
+            band = [y for y in range(0, 400, 4) if all(image.getpixel((x, y)) == brand for x in edges)]
+            assert band, f"{path.name}: no title band in {brand} across the page"
+            below = image.crop((0, band[-1] + 40, width, band[-1] + 840))
+            colours = below.getcolors(maxcolors=1 << 16) or []
+            assert len(colours) > 20, f"{path.name}: nothing drawn below the title band"
