@@ -18,6 +18,12 @@ HTML5, not XML. This extension handles it in three steps:
 Lines: the line of a raw HTML block comes from the `data-line` attribute that
 `lines.mark` adds to its opening tag; a tag inside a block is counted on from
 there.
+
+Markdown inside HTML blocks is read as GitHub reads it: once a blank line follows
+the opening tag of a container (`<details>`, `<div>`, `<section>`...), what comes
+next is Markdown again (`MarkdownInsideHtml` marks such tags `markdown="1"` for
+Python-Markdown's md_in_html), so headings and code in a README's `<details>`
+are headings and code, not literal `#` and backticks.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from xml.etree import ElementTree as etree
 import nh3
 from markdown import Extension
 from markdown.postprocessors import Postprocessor
+from markdown.preprocessors import Preprocessor
+
+from .lines import CodeTracker
 
 # What a report can hold: text structure, tables, figures, notes, review marks,
 # code (Pygments spans), task-list checkboxes. Everything else is removed.
@@ -207,6 +216,43 @@ class RawHtmlPostprocessor(Postprocessor):
         return sanitise(text)
 
 
+# Containers whose content GitHub reads as Markdown after a blank line (a CommonMark HTML block of
+# type 6 ends at the first blank line): an opening tag alone on its line, with no markdown= of its own.
+_CONTAINER_OPENING = re.compile(
+    r"^ {0,3}<(?P<tag>details|div|section|article|aside|blockquote|figure|center|main|header|footer|nav)\b"
+    r"(?![^>]*\bmarkdown=)[^>]*?(?=>\s*$)", re.IGNORECASE)
+
+
+class MarkdownInsideHtml(Preprocessor):
+    """`markdown="1"` on a container's opening tag when its element is still open at the first blank
+    line after it, and closed later: GitHub reads what follows as Markdown (see the module docstring)."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        code = CodeTracker()
+        out = []
+        for index, line in enumerate(lines):
+            is_code, _ = code.step(line)
+            opening = None if is_code else _CONTAINER_OPENING.match(line)
+            if opening and _open_at_blank_line(lines, index, opening.group("tag")):
+                line = f'{line[:opening.end()]} markdown="1"{line[opening.end():]}'
+            out.append(line)
+        return out
+
+
+def _open_at_blank_line(lines: list[str], start: int, tag: str) -> bool:
+    """Whether the `tag` opened on lines[start] is still open at the first blank line after it, and
+    closed later. One never closed is left as raw HTML, for the checker to report at its line."""
+    opens, closes = re.compile(rf"<{tag}\b", re.IGNORECASE), re.compile(rf"</{tag}\s*>", re.IGNORECASE)
+    depth, blank = 0, False
+    for line in lines[start:]:
+        if not line.strip():
+            blank = True
+        depth += len(opens.findall(line)) - len(closes.findall(line))
+        if depth <= 0:
+            return blank
+    return False
+
+
 class RawHtmlExtension(Extension):
     def __init__(self, **kwargs):
         self.config = {
@@ -219,6 +265,8 @@ class RawHtmlExtension(Extension):
         # Last: after raw HTML (30), footnotes and critic (25) and `&` substitution (20) have run.
         processor = RawHtmlPostprocessor(md, self.getConfig("report"), self.getConfig("error"))
         md.postprocessors.register(processor, "sanitise", 0)
+        # After the line marks (27), before md_in_html reads HTML blocks (20).
+        md.preprocessors.register(MarkdownInsideHtml(md), "markdown_inside_html", 21)
 
 
 class _TreeBuilder(HTMLParser):
