@@ -102,8 +102,8 @@ LABELS = {
     "page": "Page {page}",
     "pageref": "page {page}: {what}",
     "quote": "quote",
-    "table": "Table",
-    "code": "Code",
+    "table": "Table {number}",  # a table without a caption: numbered, so each region's name is its own
+    "table_in": "Table {number} in {chapter}",  # the same in the single file, where chapters share a page
     "pages_title": "Pages of the print edition",
     "pages_intro": "The page numbers in this edition are those of the print edition (PDF). "
                    "Each page below links to the place in this edition where it begins.",
@@ -364,7 +364,7 @@ class Edition:
         for note in notes:
             _clean(note)
         self._links(body)
-        _tables(body, taken, prefix)
+        _tables(body, taken, prefix, chapter.display_title if self.single else "")
         _boxes(body, taken, prefix)
         _quotes(body)
         _code(body)
@@ -524,10 +524,11 @@ def _notes(body: etree.Element) -> list[etree.Element]:
     return items
 
 
-def _tables(body: etree.Element, taken: set[str], prefix: str) -> None:
-    """Each table in a focusable region that scrolls on its own, named by its caption; header cells
-    get a scope."""
+def _tables(body: etree.Element, taken: set[str], prefix: str, chapter: str = "") -> None:
+    """Each table in a focusable region that scrolls on its own, named by its caption (else numbered,
+    with the `chapter` named where several share a page); header cells get a scope."""
     parents = _parents(body)
+    uncaptioned = 0
     for table in list(body.iter("table")):
         parent = parents[table]
         caption = table.find("caption")
@@ -537,7 +538,9 @@ def _tables(body: etree.Element, taken: set[str], prefix: str) -> None:
                 caption.set("id", _unique(f"{table.get('id') or prefix + 'table'}-caption", taken))
             region.set("aria-labelledby", caption.get("id", ""))
         else:
-            region.set("aria-label", LABELS["table"])
+            uncaptioned += 1
+            name = LABELS["table_in"] if chapter else LABELS["table"]
+            region.set("aria-label", name.format(number=uncaptioned, chapter=chapter))
         index = list(parent).index(table)
         region.tail, table.tail = table.tail, None
         parent[index] = region
