@@ -108,6 +108,7 @@ Href = Callable[[str, str], str]  # (chapter id, local id or "") -> href
 # Labels are text in the markup, never CSS `content:` (WCAG F87): screen readers, the EPUB
 # and text extraction get them.
 REGION_LABEL = "Region: "
+DETAILS_LABEL = "Details"  # the summary of a <details> that has none (XHTML, so the EPUB, requires one)
 
 
 def rewrite(chapter: Chapter, href: Href, id_for: Callable[[str], str],
@@ -128,9 +129,27 @@ def rewrite(chapter: Chapter, href: Href, id_for: Callable[[str], str],
             element.set("src", src_for(src))
         if element.tag == "span" and element.get("class") == "region":  # a place quote's region
             element.text = f"{REGION_LABEL}{element.text or ''}"
+        if element.tag == "details" and (not len(element) or element[0].tag != "summary"):
+            _add_summary(element)
         for name in ("data-xref", "data-src"):
             element.attrib.pop(name, None)
     return body
+
+
+def _add_summary(details: etree.Element) -> None:
+    """A <details> gets a <summary> first, as browsers show one: the one it has further in, or "Details"."""
+    summary = details.find("summary")
+    if summary is not None:  # its tail stays where it was
+        index = list(details).index(summary)
+        if summary.tail:
+            before = details[index - 1]
+            before.tail = (before.tail or "") + summary.tail
+        details.remove(summary)
+    else:
+        summary = etree.Element("summary")
+        summary.text = DETAILS_LABEL
+    summary.tail, details.text = details.text, None
+    details.insert(0, summary)
 
 
 CODE_COLUMNS = 78  # characters of code that fit the print text block at the code size (a theme's --code-columns)

@@ -168,3 +168,22 @@ def test_css_warnings_point_at_the_styles_file_and_line(tmp_path: Path) -> None:
             in err.getvalue())
     assert main(["pdf", str(MINI), "-o", str(tmp_path / "y.pdf"), "--styles", str(styles), "--strict"],
                 stderr=__import__("io").StringIO()) == 2
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("<details><p>Steps.</p></details>", "<details><summary>Details</summary><p>Steps.</p></details>"),
+    ("<details>Lead <p>a</p>b<summary>Why</summary>tail</details>",
+     "<details><summary>Why</summary>Lead <p>a</p>btail</details>"),
+    ("<details><summary>Kept</summary>x</details>", "<details><summary>Kept</summary>x</details>"),
+])
+def test_details_open_with_a_summary_in_every_edition(body: str, expected: str) -> None:
+    """XHTML (so the EPUB) requires <summary> first in <details>; a README often has none."""
+    from xml.etree import ElementTree as etree
+
+    from build_report.assemble import rewrite
+    from build_report.model import Chapter
+
+    chapter = Chapter(path="chapters/01.md", id="one", title="One", kind="chapter", label="1",
+                      body=etree.fromstring(f"<div>{body}</div>"))
+    out = rewrite(chapter, lambda chapter_id, local: "#", str, str)
+    assert etree.tostring(out[0], encoding="unicode") == expected
