@@ -184,6 +184,7 @@ def correct(data: bytes, written: Written | None = None) -> bytes:
         merge_fragments(pdf, marks)
         figures_and_quotes(pdf)
         nested_contents_in_items(pdf)
+        blocks_in_item_bodies(pdf)
         table_header_scopes(pdf)
         id_tree(pdf)
         marks.apply(pdf)
@@ -519,6 +520,40 @@ def nested_contents_in_items(pdf: pikepdf.Pdf) -> int:
         position = next(i for i, k in enumerate(kids) if _is(k, reference)) + 1
         item.K = pikepdf.Array(kids[:position] + nested + kids[position:])
         moved += len(nested)
+    return moved
+
+
+def blocks_in_item_bodies(pdf: pikepdf.Pdf) -> int:
+    """A list item holds only its label and its body (LI: Lbl, LBody; ISO 32000-1 Table 336);
+    returns how many elements moved into a body.
+
+    Corrects: WeasyPrint tags a list item's text as its LBody, but a block inside the item (code,
+    a table, a box, details) as a kid of the LI beside it. Each such kid moves, in order, into the
+    LBody before it, else into a new one. Marked content stays with its elements, so the
+    ParentTree is unchanged."""
+    moved = 0
+    for item in [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == "/LI"]:
+        kids = _kid_list(item)
+        if all(not isinstance(k, pikepdf.Dictionary) or k.get("/S") in ("/Lbl", "/LBody") for k in kids):
+            continue
+        body: pikepdf.Object | None = None
+        kept: list[pikepdf.Object] = []
+        for kid in kids:
+            role = kid.get("/S") if isinstance(kid, pikepdf.Dictionary) else None
+            if role in (None, "/Lbl"):
+                kept.append(kid)
+            elif role == "/LBody":
+                body = kid
+                kept.append(kid)
+            else:
+                if body is None:
+                    body = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.LBody,
+                                                                P=item, K=pikepdf.Array()))
+                    kept.append(body)
+                body.K = pikepdf.Array([*_kid_list(body), kid])
+                kid.P = body
+                moved += 1
+        item.K = pikepdf.Array(kept)
     return moved
 
 

@@ -298,3 +298,44 @@ def test_a_drafts_watermark_and_stamp_are_artifacts(tmp_path) -> None:
             assert ("/Pagination", "/Watermark") in kinds, f"page {number}"
     text = tag_order_text(built.path)
     assert text.count("DRAFT") <= 1 and text.count("built 2026-01-15") <= 1  # the draft box says it once
+
+
+ITEMS_WITH_BLOCKS = """# Steps
+
+1. Check out the code:
+
+    ```bash
+    git clone https://example.org/repo.git
+    ```
+
+2. Compare the options:
+
+    | Option | Meaning |
+    |---|---|
+    | `--fast` | skip the checks |
+
+3. A plain step.
+"""
+
+
+def test_blocks_inside_list_items_are_in_the_item_body(tmp_path) -> None:
+    """Code or a table inside a list item (common in READMEs) is part of the item's LBody, never a
+    kid of the LI beside it (PDF/UA-1 checkpoint 09-005)."""
+    import shutil
+
+    from build_report import pdfua
+    from conftest import Built
+
+    root = tmp_path / "m"
+    shutil.copytree(MINI, root)
+    (root / "chapters" / "02-second.md").write_text(ITEMS_WITH_BLOCKS, encoding="utf-8")
+    built = Built(root, tmp_path / "out.pdf")
+    with pikepdf.open(built.path) as pdf:
+        items = [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == "/LI"]
+        roles = {str(kid.S) for item in items for kid in item.K if isinstance(kid, pikepdf.Dictionary)}
+        assert roles <= {"/Lbl", "/LBody"}
+        bodies = [kid for item in items for kid in item.K if kid.get("/S") == "/LBody"]
+        inside = {str(k.S) for body in bodies for k in (body.K if isinstance(body.K, pikepdf.Array) else [body.K])
+                  if isinstance(k, pikepdf.Dictionary) and "/S" in k}
+        assert {"/Table"} <= inside
+    assert "09-005" not in pdfua.check(built.path).failed
