@@ -213,7 +213,13 @@ def _collect(chapter: Chapter, tree: etree.Element, manuscript: Manuscript, diag
                 element.text = None
                 element.insert(0, span)
             title = _text(element).removeprefix(number).strip()
-            chapter.headings.append(Heading(element_id or "", int(tag[1]), title, number, at(element)))
+            level = int(tag[1])
+            above = chapter.headings[-1].level if chapter.headings else 1  # 1: the chapter's title
+            if level > above + 1:
+                diagnostics.warning(at(element), f"a '{'#' * level} ' heading after a '{'#' * above} ' one skips "
+                                                 f"a level; use '{'#' * (above + 1)} ' (readers move by heading "
+                                                 "levels, and PDF/UA-1 allows no skipped level)")
+            chapter.headings.append(Heading(element_id or "", level, title, number, at(element)))
         elif tag == "h1":
             diagnostics.warning(at(element), "a second '# ' heading in a chapter; use '## ' for sections")
         elif tag == "figure" and "place-quote" in element.get("class", ""):
