@@ -79,3 +79,15 @@ def words_off_page(pdf_path: Path, margin_x: float = 40, margin_y: float = 20) -
             if not (margin_x < x0 and x1 < width - margin_x and margin_y < y0 and y1 < height - margin_y):
                 problems.append(f"page {number}: {match.group(5)!r} at {x0:.0f},{y0:.0f}-{x1:.0f},{y1:.0f}")
     return problems, words
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG 2 contrast ratio of two '#rrggbb' colours."""
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)

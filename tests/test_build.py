@@ -13,6 +13,7 @@ import weasyprint
 from pypdf import PdfReader
 
 from build_report.cli import main
+from conftest import contrast
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "data" / "mini"
@@ -62,17 +63,6 @@ def test_make_pdf_does_no_work_when_nothing_changed(tmp_path: Path) -> None:
     assert subprocess.run([*args, "-q"], env=env).returncode == 0
     os.utime(MINI / "chapters" / "02-second.md")
     assert subprocess.run([*args, "-q"], env=env).returncode == 1
-
-
-def _luminance(hex_colour: str) -> float:
-    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: str, b: str) -> float:
-    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def _colours(path: Path) -> dict[str, str]:

@@ -19,7 +19,7 @@ from build_report.cli import main
 from build_report.diagnostics import NO_FILE, Diagnostics
 from build_report.pagemap import letters
 from build_report.writers import pdf, web
-from conftest import MINI, ROOT, SAMPLE
+from conftest import MINI, ROOT, SAMPLE, contrast
 
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
 EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)  # a scheme, or scheme-relative
@@ -363,17 +363,6 @@ def test_fonts_are_the_packaged_ones_the_pages_use(mini_web):
     assert not any(name.startswith("SourceSerifPro") for name in shipped)  # not used by that theme
     assert not any("Semibold" in name for name in shipped)  # web.css uses regular and bold only
     assert css.index("/* tokens.css */") < css.index("/* themes/govuk.css */") < css.index("/* web.css */")
-
-
-def _luminance(colour: str) -> float:
-    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: str, b: str) -> float:
-    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def _colours(css: str) -> dict[str, str]:
