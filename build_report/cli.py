@@ -81,11 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--pdf", type=Path,
                        help="also check the links in this built PDF (default build/<slug>.pdf if present)")
     statement = verbs.add_parser("statement", parents=[quiet],
-                                 help="write an accessibility statement from checks of the built PDF and EPUB")
+                                 help="write an accessibility statement from checks of the built editions")
     statement.add_argument("-o", "--output", type=Path,
                            help="where to write it (default build/<slug>-accessibility.md)")
     statement.add_argument("--pdf", type=Path, help="the PDF edition (default build/<slug>.pdf if present)")
     statement.add_argument("--epub", type=Path, help="the EPUB edition (default build/<slug>.epub if present)")
+    statement.add_argument("--web", type=Path, metavar="DIR",
+                           help="the web edition's folder (default build/<slug>-web if present)")
     gate_verb = verbs.add_parser("check", parents=[quiet],
                                  help="the release gate: build the PDF, EPUB and web edition, run every check")
     gate_verb.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
@@ -336,7 +338,9 @@ def cmd_check_pdf(args, diagnostics: Diagnostics, timer: build.Timer, stdout: Te
 
 
 def cmd_statement(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
-    """The accessibility statement (statement.py): written even when a check fails, then exit 1."""
+    """The accessibility statement (statement.py), from every check of the editions that can run here
+    (epubcheck, Ace and the browser checks only where their tools are installed; the statement says
+    which did not run): written even when a check fails, then exit 1."""
     import pikepdf
 
     from . import statement
@@ -344,25 +348,26 @@ def cmd_statement(args, diagnostics: Diagnostics, timer: build.Timer, stdout: Te
     manuscript = _load(args, diagnostics, timer)
     diagnostics.check()
     editions = {}
-    for option, suffix in (("pdf", ".pdf"), ("epub", ".epub")):
+    for option, suffix in (("pdf", ".pdf"), ("epub", ".epub"), ("web", "-web")):
         given = getattr(args, option)
         path = given or Path("build") / f"{manuscript.slug}{suffix}"
         if given or path.exists():
-            problem = confine.file_problem(path)
+            if option == "web":
+                problem = None if path.is_dir() else "not found" if not path.exists() else "is not a folder"
+            else:
+                problem = confine.file_problem(path)
             if problem:
                 raise UsageError(f"--{option} {path}: {problem}")
         editions[option] = path
-    with timer.stage("check pdf"):
+    with timer.stage("check editions"):
         try:
-            pdf = statement.assess_pdf(editions["pdf"])
+            found = statement.assess(editions["pdf"], editions["epub"], editions["web"])
         except pikepdf.PdfError as exc:
             raise UsageError(f"--pdf {editions['pdf']}: cannot be read as a PDF ({exc})") from exc
-    with timer.stage("check epub"):
-        epub = statement.assess_epub(editions["epub"])
     out = args.output or Path("build") / f"{manuscript.slug}-accessibility.md"
-    write_atomic(out, statement.render(manuscript, pdf, epub))
+    write_atomic(out, statement.render(manuscript, *found))
     _done(args, out, stdout)
-    return EXIT_CHECKS_FAILED if statement.failed(pdf, epub) else EXIT_OK
+    return EXIT_CHECKS_FAILED if statement.failed(*found) else EXIT_OK
 
 
 def cmd_check(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:

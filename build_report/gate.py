@@ -20,6 +20,10 @@ text, say) becomes a FAIL line with its `path:line`, not an exception. A check t
 release cannot ship unchecked. The checks that run other programs (epubcheck, Ace, Chromium) run
 concurrently with each other and with the in-process ones.
 
+Each `CheckResult` keeps its check's own result in `detail` (the `pdfua.Report`, the
+`validators.EpubcheckResult`, the `validators.AceResult`, the `WebPages`), so the release's
+accessibility statement is written from these very checks (`statement.from_gate`), not from a rerun.
+
 `GateReport.text()` fits one screen (at most 24 lines): a line per check, the first findings of each
 failed check in `path:line: error: ...` form, and "N of 7 checks passed".
 """
@@ -61,6 +65,16 @@ class Editions:
     problem: str = ""  # why editions are missing, e.g. "the build stopped at errors in the manuscript"
 
 
+@dataclass(frozen=True)
+class WebPages:
+    """What the web check saw (its `CheckResult.detail`): the pages, the widths, and every finding."""
+
+    pages: tuple[str, ...]  # relative to the web edition's folder, with '/'
+    widths: tuple[int, ...]  # CSS px
+    findings: tuple[browser.Finding, ...] = ()
+    axe_version: str = browser.AXE_VERSION
+
+
 @dataclass
 class CheckResult:
     name: str
@@ -68,6 +82,9 @@ class CheckResult:
     figure: str  # a short figure for the summary line, or why it did not run
     findings: list[str] = field(default_factory=list)  # `path:line: error: message`, most useful first
     seconds: float = 0.0
+    # The check's own result, when it got one: pdfua.Report, validators.EpubcheckResult (also when it
+    # could not run), validators.AceResult (likewise) or WebPages; None for the manuscript's checks.
+    detail: object = None
 
     @property
     def passed(self) -> bool:
@@ -180,11 +197,11 @@ def _epubcheck(editions: Editions) -> CheckResult:
         return missing
     result = validators.run_epubcheck(editions.epub)
     if not result.ran:
-        return CheckResult(EPUBCHECK, NOT_RUN, result.describe())
+        return CheckResult(EPUBCHECK, NOT_RUN, result.describe(), detail=result)
     counts = f"{_n(result.fatal + result.errors, 'error')}, {_n(result.warnings, 'warning')}"
     figure = f"{counts} (epubcheck {result.version})"
     findings = [_epubcheck_line(editions.epub.name, message) for message in result.messages]
-    return CheckResult(EPUBCHECK, PASS if result.passed else FAIL, figure, findings)
+    return CheckResult(EPUBCHECK, PASS if result.passed else FAIL, figure, findings, detail=result)
 
 
 def _epubcheck_line(book: str, message: str) -> str:
@@ -202,10 +219,11 @@ def _ace(editions: Editions) -> CheckResult:
         return missing
     result = validators.run_ace(editions.epub)
     if not result.ran:
-        return CheckResult(ACE, NOT_RUN, result.not_run)
+        return CheckResult(ACE, NOT_RUN, result.not_run, detail=result)
     counts = result.describe().partition(": ")[2].removeprefix(f"{result.outcome}, ")
     findings = [f"{editions.epub.name}/{v.file}: error: {v.rule}: {v.description}" for v in result.violations]
-    return CheckResult(ACE, PASS if result.passed else FAIL, f"{counts} (Ace {validators.ACE_VERSION})", findings)
+    return CheckResult(ACE, PASS if result.passed else FAIL, f"{counts} (Ace {validators.ACE_VERSION})", findings,
+                       detail=result)
 
 
 def _pdf(editions: Editions) -> CheckResult:
@@ -223,8 +241,8 @@ def _pdf(editions: Editions) -> CheckResult:
     findings = [f"{editions.pdf.name}: error: {checkpoint} {pdfua.DESCRIPTIONS[checkpoint]} ({count}"
                 f"{'; ' + str(examples[0]) if examples else ''})" for checkpoint, count, examples in report.rows()]
     if failed:
-        return CheckResult(PDF, FAIL, f"{failed} of {total} PDF/UA-1 checkpoints fail", findings)
-    return CheckResult(PDF, PASS, f"{total} of {total} PDF/UA-1 checkpoints pass")
+        return CheckResult(PDF, FAIL, f"{failed} of {total} PDF/UA-1 checkpoints fail", findings, detail=report)
+    return CheckResult(PDF, PASS, f"{total} of {total} PDF/UA-1 checkpoints pass", detail=report)
 
 
 def _web(editions: Editions, widths: tuple[int, ...]) -> CheckResult:
@@ -237,17 +255,19 @@ def _web(editions: Editions, widths: tuple[int, ...]) -> CheckResult:
         return CheckResult(WEB, NOT_RUN, reason)
     pages = browser.site_pages(editions.web)
     if not pages:
-        return CheckResult(WEB, FAIL, "no pages", [f"{editions.web.name}: error: the web edition has no HTML pages"])
+        return CheckResult(WEB, FAIL, "no pages", [f"{editions.web.name}: error: the web edition has no HTML pages"],
+                           detail=WebPages((), tuple(widths)))
     try:
         found = browser.check_pages(editions.web, pages, widths)
     except browser.BrowserUnavailable as exc:
         return CheckResult(WEB, NOT_RUN, str(exc))
+    seen = WebPages(tuple(pages), tuple(widths), tuple(found))
     at = f"{len(pages)} pages at {', '.join(map(str, widths))} px"
     if not found:
-        return CheckResult(WEB, PASS, f"0 violations, no sideways scrolling: {at}")
+        return CheckResult(WEB, PASS, f"0 violations, no sideways scrolling: {at}", detail=seen)
     problem_pages = len({finding.page for finding in found})
     return CheckResult(WEB, FAIL, f"{_n(len(found), 'problem')} on {problem_pages} of {at}",
-                       _web_lines(editions.web.name, found))
+                       _web_lines(editions.web.name, found), detail=seen)
 
 
 def _web_lines(site: str, found: list[browser.Finding]) -> list[str]:

@@ -35,12 +35,16 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__, build, writers
 from .assemble import Options
 from .diagnostics import BuildReportError, Diagnostics
 from .model import Location, Manuscript
 from .output import TREE_MARKER, deterministic_zip, replace_folder, source_date
+
+if TYPE_CHECKING:
+    from . import gate
 
 # The editions, by writer: (writer name, what follows <slug>-<version> in the file name).
 EDITIONS = (("pdf", ".pdf"), ("print-pdf", "-print.pdf"), ("epub", ".epub"), ("web", "-web"),
@@ -91,20 +95,20 @@ def release(root: Path, dist: Path, options: Options, diagnostics: Diagnostics, 
             run = build.Build(manuscript, options, diagnostics, timer)
             for writer, out in outputs.items():
                 run.write(writers.get(writer), out)
-            summary = _gate(manuscript, outputs, options, timer)
+            checked = _gate(manuscript, outputs, options, timer)
             with timer.stage("package"):
                 web = outputs["web"]
                 (staged / f"{name}-web.zip").write_bytes(_zip_folder(web, name=web.name))
-                _statement(manuscript, outputs, staged / f"{name}-accessibility.md")
+                _statement(manuscript, outputs, checked, staged / f"{name}-accessibility.md")
                 files = manifest_files(staged)
                 (staged / MANIFEST).write_text(_manifest(manuscript, files), encoding="utf-8")
                 (staged / SUMS).write_text(checksums(staged), encoding="utf-8")
                 (staged / TREE_MARKER).write_text("A release of build-report; --force replaces all of it.\n")
             replace_folder(staged, folder)
-    return Released(folder, files, summary)
+    return Released(folder, files, checked.text())
 
 
-def _gate(manuscript: Manuscript, outputs: dict[str, Path], options: Options, timer: build.Timer) -> str:
+def _gate(manuscript: Manuscript, outputs: dict[str, Path], options: Options, timer: build.Timer) -> gate.GateReport:
     """Run the gate on the staged editions; raises GateFailed (and nothing is released) if a check fails."""
     from . import gate
 
@@ -113,15 +117,16 @@ def _gate(manuscript: Manuscript, outputs: dict[str, Path], options: Options, ti
                                                          web=outputs["web"]), options, timer)
     if not report.passed:
         raise GateFailed("the release gate failed, so nothing was released:\n" + report.text())
-    return report.text()
+    return report
 
 
-def _statement(manuscript: Manuscript, outputs: dict[str, Path], out: Path) -> None:
-    from . import statement
+def _statement(manuscript: Manuscript, outputs: dict[str, Path], checked: gate.GateReport, out: Path) -> None:
+    """The accessibility statement of the web edition, the PDF and the EPUB, from the results of the gate
+    that has just checked them (nothing is run again; the statement names the files, never their paths)."""
+    from . import gate, statement
 
-    pdf = statement.assess_pdf(outputs["pdf"])
-    epub = statement.assess_epub(outputs["epub"])
-    out.write_text(statement.render(manuscript, pdf, epub), encoding="utf-8")
+    editions = gate.Editions(pdf=outputs["pdf"], epub=outputs["epub"], web=outputs["web"])
+    out.write_text(statement.render(manuscript, *statement.from_gate(checked, editions)), encoding="utf-8")
 
 
 # -- Dates and commits ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from build_report import validators
 from build_report.cli import main
 from conftest import MINI
 
@@ -46,6 +47,16 @@ def test_the_release_holds_every_edition(released: Path) -> None:
     assert (released / f"{NAME}-web" / "index.html").is_file()
     assert list((released / f"{NAME}-govspeak").glob("*.md"))
     assert "accessibility" in (released / f"{NAME}-accessibility.md").read_text(encoding="utf-8").lower()
+
+
+def test_the_statement_is_written_from_the_gate(released: Path) -> None:
+    """Every edition the gate checked is in the statement, by file name only (statement.from_gate)."""
+    text = (released / f"{NAME}-accessibility.md").read_text(encoding="utf-8")
+    assert "The report is published in three editions:" in text
+    assert f"- the web edition (`{NAME}-web`)" in text and "was checked with axe-core" in text
+    assert f"- Ace by DAISY {validators.ACE_VERSION} (" in text and "epubcheck 5." in text
+    assert "not assessed" not in text.lower() and "not run" not in text
+    assert str(released.parent) not in text
 
 
 def test_the_web_zip_holds_the_web_folder(released: Path) -> None:
