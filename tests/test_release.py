@@ -137,3 +137,26 @@ def test_a_failed_gate_releases_nothing(tmp_path: Path) -> None:
     assert code == 2
     assert "chapters/01-first.md:" in err and "review mark" in err
     assert not any(dist.glob("*")) if dist.exists() else True
+
+
+def test_a_failed_check_releases_nothing_and_shows_the_summary(tmp_path: Path, monkeypatch) -> None:
+    """The gate fails (here: the web check, as if axe-core had found a violation): exit 1, the
+    summary on stderr, and dist/ holds no release and no staged leftovers."""
+    from build_report import gate
+
+    real = gate.run
+
+    def failing(*args, **kwargs):
+        report = real(*args, **kwargs)
+        web = report.result(gate.WEB)
+        web.status, web.figure = gate.FAIL, "1 violation"
+        web.findings = ["index.html: error: [320 px] image-alt: Images must have alternate text (img)"]
+        return report
+
+    monkeypatch.setattr(gate, "run", failing)
+    dist = tmp_path / "dist"
+    code, out, err = release(MINI, dist)
+    assert code == 1
+    assert "FAIL     web pages      1 violation" in err
+    assert "index.html: error: [320 px] image-alt" in err
+    assert list(dist.iterdir()) == []
