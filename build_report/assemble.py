@@ -16,6 +16,7 @@ import copy
 import dataclasses
 import datetime as dt
 import mimetypes
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -281,6 +282,56 @@ def serialize(element: etree.Element, method: Literal["html", "xml"] = "html") -
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# -- Names in the editions of one document per chapter (EPUB, web) ------------------------------------
+
+def xml_id(value: str) -> str:
+    """An id that XHTML accepts (an XML name without colons): 'fn:1' -> 'fn-1', '2020' -> 'id-2020'."""
+    value = re.sub(r"[^\w.-]", "-", value)
+    return value if re.match(r"[^\W\d]", value) else f"id-{value}"
+
+
+def file_stem(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", value) or "chapter"
+
+
+def file_names(ids: list[str]) -> dict[str, str]:
+    """One package file per chapter id. Ids that differ only in case ('Intro', 'intro') would name
+    one file where a container is unpacked case-insensitively (OCF asks for names unique after
+    case folding), so later ones are numbered instead of overwriting, and dropping, the first."""
+    names: dict[str, str] = {}
+    folded: set[str] = set()
+    for chapter_id in ids:
+        stem = candidate = file_stem(chapter_id)
+        count = 1
+        while candidate.casefold() in folded:
+            count += 1
+            candidate = f"{stem}-{count}"
+        folded.add(candidate.casefold())
+        names[chapter_id] = f"{candidate}.xhtml"
+    return names
+
+
+def resource_path(rel: str) -> str:
+    """A manuscript file's path inside the package: safe in hrefs without escaping, and never
+    leaving the package (no '..' or empty segments, whatever the caller checked before)."""
+    parts = [part for part in rel.split("/") if part not in ("", ".", "..")]
+    return re.sub(r"[^A-Za-z0-9._/-]", "-", "/".join(parts))
+
+
+def unique_id(candidate: str, taken: set[str]) -> str:
+    """`candidate`, or `candidate-2`, `-3`... if an element of the document has that id already."""
+    value, count = candidate, 1
+    while value in taken:
+        count += 1
+        value = f"{candidate}-{count}"
+    taken.add(value)
+    return value
+
+
+def is_noteref(element: etree.Element) -> bool:
+    return element.tag == "sup" and element.find("a[@class='footnote-ref']") is not None
 
 
 # -- The print document ---------------------------------------------------------------------

@@ -3,6 +3,7 @@ leaves a half-written file and never destroys the previous good output."""
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import io
 import os
@@ -112,7 +113,7 @@ TREE_MARKER_TEXT = "This folder is an output of build-report; the next build rep
 # value allowed is the last second a ZIP entry, and so the EPUB, can record: DOS dates count the
 # years from 1980 in 7 bits, up to 2107-12-31. Values before 1980 (0 is common) are allowed: the
 # PDF and the EPUB's metadata show them as given, and only the zip entries are clamped up to
-# 1980-01-01 (epub.zip_time), as a ZIP file cannot hold an earlier date.
+# 1980-01-01 (zip_time), as a ZIP file cannot hold an earlier date.
 LAST_ZIP_SECOND = 4354819199  # 2107-12-31 23:59:59 UTC
 
 
@@ -137,3 +138,12 @@ def source_date(default: int | None = None) -> int | None:
         raise BadEnvironment(f"SOURCE_DATE_EPOCH={value!r} is after 2107-12-31, "
                              "the last day a ZIP file (an EPUB) can record")
     return int(value)
+
+
+ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)  # the earliest time a zip can record
+
+
+def zip_time() -> dt.datetime:
+    """The time every zip entry records: SOURCE_DATE_EPOCH, else the earliest a zip can hold."""
+    epoch = source_date()
+    return max(dt.datetime.fromtimestamp(epoch, dt.timezone.utc), ZIP_EPOCH) if epoch is not None else ZIP_EPOCH

@@ -41,7 +41,7 @@ from . import __version__, build, writers
 from .assemble import Options
 from .diagnostics import BuildReportError, Diagnostics
 from .model import Location, Manuscript
-from .output import TREE_MARKER, deterministic_zip, replace_folder, source_date
+from .output import TREE_MARKER, deterministic_zip, replace_folder, source_date, zip_time
 
 if TYPE_CHECKING:
     from . import gate
@@ -172,10 +172,8 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _zip_folder(folder: Path, name: str) -> bytes:
-    epoch = source_date(0) or 0
-    stamp = max(dt.datetime.fromtimestamp(epoch, dt.timezone.utc), dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc))
     files = {f"{name}/{path.relative_to(folder).as_posix()}": path.read_bytes() for path in _files(folder)}
-    return deterministic_zip(files, stamp.timetuple()[:6])
+    return deterministic_zip(files, zip_time().timetuple()[:6])
 
 
 def _sha256(path: Path) -> str:

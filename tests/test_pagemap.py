@@ -10,8 +10,8 @@ from xml.etree import ElementTree as etree
 import pytest
 
 from build_report import pagemap, render
+from build_report.assemble import is_noteref
 from build_report.pagemap import PageStart
-from build_report.writers.epub import _is_noteref
 
 
 def test_roman():
@@ -31,7 +31,7 @@ def test_letters_ignore_case_space_and_punctuation():
 
 def marked(html: str, path: tuple[int, ...] | None, offset: int = 0) -> str:
     body = etree.fromstring(f"<div>{html}</div>")
-    pagemap.mark(body, [PageStart(0, "7", "c", path, offset)], lambda start: etree.Element("PB"), _is_noteref)
+    pagemap.mark(body, [PageStart(0, "7", "c", path, offset)], lambda start: etree.Element("PB"), is_noteref)
     return etree.tostring(body, encoding="unicode")[5:-6]
 
 

@@ -27,7 +27,6 @@ import datetime as dt
 import functools
 import io
 import itertools
-import re
 import tempfile
 import uuid
 import zipfile
@@ -39,11 +38,24 @@ from xml.etree import ElementTree as etree
 from ebooklib import epub as ebook
 
 from .. import __version__, glyphs, pagemap, validators
-from ..assemble import EPUB_STYLES, Options, all_chapters, environment, rewrite, serialize, stylesheet
+from ..assemble import (
+    EPUB_STYLES,
+    Options,
+    all_chapters,
+    environment,
+    file_names,
+    is_noteref,
+    resource_path,
+    rewrite,
+    serialize,
+    stylesheet,
+    unique_id,
+    xml_id,
+)
 from ..diagnostics import NO_FILE
 from ..fonts import MAIN, faces, subset
 from ..model import Chapter, Heading, Manuscript
-from ..output import deterministic_zip, source_date, write_atomic
+from ..output import deterministic_zip, source_date, write_atomic, zip_time
 from . import Writer
 
 if TYPE_CHECKING:
@@ -52,7 +64,6 @@ if TYPE_CHECKING:
 EPUB_TYPE = "epub:type"  # written as is; every document declares the epub: prefix on <html>
 TEXT = "text"  # the folder of chapter documents
 CSS = "css/epub.css"
-ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)  # the earliest time a zip can record
 # The conformance claim (EPUB Accessibility 1.1, section 2.1), written only when epubcheck passed.
 CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
@@ -103,50 +114,10 @@ def _not_passed(result: validators.EpubcheckResult) -> str:
 
 # -- Names ------------------------------------------------------------------------------------------
 
-def xml_id(value: str) -> str:
-    """An id that XHTML accepts (an XML name without colons): 'fn:1' -> 'fn-1', '2020' -> 'id-2020'."""
-    value = re.sub(r"[^\w.-]", "-", value)
-    return value if re.match(r"[^\W\d]", value) else f"id-{value}"
-
-
-def file_stem(value: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "-", value) or "chapter"
-
-
-def file_names(ids: list[str]) -> dict[str, str]:
-    """One package file per chapter id. Ids that differ only in case ('Intro', 'intro') would name
-    one file where a container is unpacked case-insensitively (OCF asks for names unique after
-    case folding), so later ones are numbered instead of overwriting, and dropping, the first."""
-    names: dict[str, str] = {}
-    folded: set[str] = set()
-    for chapter_id in ids:
-        stem = candidate = file_stem(chapter_id)
-        count = 1
-        while candidate.casefold() in folded:
-            count += 1
-            candidate = f"{stem}-{count}"
-        folded.add(candidate.casefold())
-        names[chapter_id] = f"{candidate}.xhtml"
-    return names
-
-
-def resource_path(rel: str) -> str:
-    """A manuscript file's path inside the package: safe in hrefs without escaping, and never
-    leaving the package (no '..' or empty segments, whatever the caller checked before)."""
-    parts = [part for part in rel.split("/") if part not in ("", ".", "..")]
-    return re.sub(r"[^A-Za-z0-9._/-]", "-", "/".join(parts))
-
-
 def identifier(manuscript: Manuscript) -> str:
     """report.yaml's identifier, else a UUID derived from the title (stable across builds)."""
     report = manuscript.report
     return report.identifier or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'build-report:' + report.title)}"
-
-
-def zip_time() -> dt.datetime:
-    """The time every zip entry records: SOURCE_DATE_EPOCH, else the earliest a zip can hold."""
-    epoch = source_date()
-    return max(dt.datetime.fromtimestamp(epoch, dt.timezone.utc), ZIP_EPOCH) if epoch is not None else ZIP_EPOCH
 
 
 def modified(date: str) -> dt.datetime:
@@ -322,12 +293,12 @@ class Book:
         taken = {element.get("id", "") for element in body.iter() if element.get("id")}
         starts = self.pages.for_chapter(chapter.id)
         markers = {start.index: self._pagebreak(start, file_name, taken) for start in starts}  # in page order
-        pagemap.mark(body, starts, lambda start: markers[start.index], _is_noteref)
+        pagemap.mark(body, starts, lambda start: markers[start.index], is_noteref)
         notes = footnotes(body)
         self._label_pagerefs(body)
         label_boxes(body)
         html = self._render(
-            "epub/chapter.xhtml.j2", css=f"../{CSS}", chapter=chapter, title_id=_unique("chapter-title", taken),
+            "epub/chapter.xhtml.j2", css=f"../{CSS}", chapter=chapter, title_id=unique_id("chapter-title", taken),
             opening="".join(_xml(markers[start.index]) for start in starts if start.path is None),
             body=serialize(body, "xml"), notes="".join(map(_xml, notes)))
         return Document(f"c-{file_name.removesuffix('.xhtml')}", f"{TEXT}/{file_name}", html)
@@ -341,7 +312,7 @@ class Book:
 
     def _pagebreak(self, start: pagemap.PageStart, file_name: str, taken: set[str]) -> etree.Element:
         """The marker where a print page begins; it is listed in the page-list too."""
-        element_id = _unique(f"page-{start.label}", taken)
+        element_id = unique_id(f"page-{start.label}", taken)
         self.page_links.append(PageLink(start.label, f"{TEXT}/{file_name}#{element_id}"))
         return etree.Element("span", {EPUB_TYPE: "pagebreak", "role": "doc-pagebreak", "id": element_id,
                                       "aria-label": start.label})
@@ -400,21 +371,7 @@ def _xml(element: etree.Element) -> str:
     return etree.tostring(element, encoding="unicode")
 
 
-def _unique(candidate: str, taken: set[str]) -> str:
-    """`candidate`, or `candidate-2`, `-3`... if an element of the document has that id already."""
-    value, count = candidate, 1
-    while value in taken:
-        count += 1
-        value = f"{candidate}-{count}"
-    taken.add(value)
-    return value
-
-
 # -- Chapter body markup ----------------------------------------------------------------------------
-
-def _is_noteref(element: etree.Element) -> bool:
-    return element.tag == "sup" and element.find("a[@class='footnote-ref']") is not None
-
 
 def footnotes(body: etree.Element) -> list[etree.Element]:
     """Turn Python-Markdown's footnotes into noterefs and pop-up asides; returns the asides."""

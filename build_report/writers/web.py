@@ -9,7 +9,7 @@ never parsed again. Each chapter body is rewritten with `assemble.rewrite`. The
 folder (default build/<slug>-web/) holds:
 
     index.html            title band, summary, details (publisher, date, version), contents, search box
-    <chapter>.html        one page per chapter (its id, tidied: epub.file_names), places appendix last;
+    <chapter>.html        one page per chapter (its id, tidied: assemble.file_names), places appendix last;
                           each opens with the contents of its sections and ends with its notes and
                           previous/next links
     pages.html            the pages of the print edition (PDF), each linked to where it begins;
@@ -22,7 +22,7 @@ folder (default build/<slug>-web/) holds:
     images/<path>         the manuscript's images, at their manuscript paths (tidied, confined)
     _pagefind/            the search index (Pagefind), unless --no-search or Pagefind is missing
 
-Ids inside a chapter page are the chapter's own (`epub.xml_id`); cross-references become
+Ids inside a chapter page are the chapter's own (`assemble.xml_id`); cross-references become
 `<chapter>.html#id`, and those that show a page number in print get "(page 23 in the PDF)".
 Footnotes become a numbered "Notes" list at the end of the chapter, with links both ways.
 Where a print page begins there is an empty `<span id="page-23" class="page-anchor"
@@ -53,14 +53,28 @@ from typing import TYPE_CHECKING
 from xml.etree import ElementTree as etree
 
 from .. import __version__, glyphs, pagemap
-from ..assemble import TEMPLATES, Options, all_chapters, data_url, environment, rewrite, serialize, with_theme
+from ..assemble import (
+    TEMPLATES,
+    Options,
+    all_chapters,
+    data_url,
+    environment,
+    file_names,
+    file_stem,
+    is_noteref,
+    resource_path,
+    rewrite,
+    serialize,
+    unique_id,
+    with_theme,
+    xml_id,
+)
 from ..diagnostics import NO_FILE
 from ..fonts import DISPLAY, FALLBACKS, MAIN, MONO, TEXT, Face, faces, font_face_css, subset
 from ..model import Chapter, Manuscript
 from ..output import write_atomic, write_tree
 from ..themes import token
 from . import Setting, Writer
-from .epub import _is_noteref, _unique, file_names, file_stem, resource_path, xml_id
 
 if TYPE_CHECKING:
     from ..build import Build
@@ -269,7 +283,7 @@ class Edition:
         # The single file's ids are one set; a chapter page has its own.
         self.taken = {"main-content", "title", "contents", "contents-title", "summary", "details-title"} | {
             f"page-{start.label}" for start in pages.starts}
-        self.section_ids = {chapter.id: _unique(xml_id(file_stem(chapter.id)), self.taken)
+        self.section_ids = {chapter.id: unique_id(xml_id(file_stem(chapter.id)), self.taken)
                             for chapter in self.chapters} if single else {}
         self.taken -= {f"page-{start.label}" for start in pages.starts}  # now taken in document order
         self.paged = {(c.id, "") for c in self.chapters} | {(c.id, h.id) for c in self.chapters for h in c.headings}
@@ -352,14 +366,14 @@ class Edition:
 
         body = rewrite(chapter, self._href(chapter), id_for, self._image)
         taken |= {element.get("id", "") for element in body.iter() if element.get("id")}
-        ids = {name: _unique(prefix + name if prefix else name, taken)
+        ids = {name: unique_id(prefix + name if prefix else name, taken)
                for name in ("main-content", "chapter-title", "contents-title", "notes-title")}
         if self.single:
             ids["main-content"] = "main-content"
         starts = self.pages.for_chapter(chapter.id)
         file = "" if self.single else self.files[chapter.id]
         markers = {start.index: self._page_anchor(start, file, taken) for start in starts}  # in page order
-        pagemap.mark(body, starts, lambda start: markers[start.index], _is_noteref)
+        pagemap.mark(body, starts, lambda start: markers[start.index], is_noteref)
         notes = _notes(body)
         for note in notes:
             _clean(note)
@@ -406,7 +420,7 @@ class Edition:
 
     def _page_anchor(self, start: pagemap.PageStart, file: str, taken: set[str]) -> etree.Element:
         """The empty element where a print page begins; pages.html lists it."""
-        element_id = _unique(f"page-{start.label}", taken)
+        element_id = unique_id(f"page-{start.label}", taken)
         self.page_links.append(PageLink(start.label, f"{file}#{element_id}", element_id))
         return etree.Element("span", {"id": element_id, "class": "page-anchor", "role": "doc-pagebreak",
                                       "title": LABELS["page"].format(page=start.label)})
@@ -535,7 +549,7 @@ def _tables(body: etree.Element, taken: set[str], prefix: str, chapter: str = ""
         region = etree.Element("div", {"class": "table-wrap", "role": "region", "tabindex": "0"})
         if caption is not None:
             if not caption.get("id"):
-                caption.set("id", _unique(f"{table.get('id') or prefix + 'table'}-caption", taken))
+                caption.set("id", unique_id(f"{table.get('id') or prefix + 'table'}-caption", taken))
             region.set("aria-labelledby", caption.get("id", ""))
         else:
             uncaptioned += 1
@@ -559,7 +573,7 @@ def _boxes(body: etree.Element, taken: set[str], prefix: str) -> None:
         aside.tag = "div"
         title = aside.find("p[@class='box-title']")
         if "box" in aside.get("class", "").split() and title is not None:
-            title.set("id", title.get("id") or _unique(f"{prefix}box-title", taken))
+            title.set("id", title.get("id") or unique_id(f"{prefix}box-title", taken))
             aside.set("role", "note")
             aside.set("aria-labelledby", title.get("id", ""))
 
