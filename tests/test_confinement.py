@@ -129,6 +129,14 @@ def _texts(path: Path) -> list[bytes]:
     return [data]
 
 
+def _published(out: Path) -> list[bytes]:
+    """What an output makes public: a file's texts, or every file of an output folder and its name."""
+    if out.is_dir():
+        files = [path for path in sorted(out.rglob("*")) if path.is_file()]
+        return [text for path in files for text in _texts(path)] + [str(p.relative_to(out)).encode() for p in files]
+    return _texts(out)
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=list(ROUTES))
 def test_no_route_reads_outside(route: str, tmp_path: Path, server, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -142,13 +150,13 @@ def test_no_route_reads_outside(route: str, tmp_path: Path, server, monkeypatch)
     monkeypatch.setattr(socket, "gethostbyname", no_lookup)
     name, edits = ROUTES[route]
     root = edited_copy(tmp_path, _fill(edits, server.base, tmp_path / "outside"))
-    for verb in ("html", "pdf", "epub"):
+    for verb, options in (("html", []), ("pdf", []), ("epub", []), ("web", ["--no-search"]), ("govspeak", [])):
         out = tmp_path / "build" / f"out.{verb}"
-        code, stdout, stderr = run([verb, str(root), "-o", str(out)])
+        code, stdout, stderr = run([verb, str(root), "-o", str(out), *options])
         assert "Traceback" not in stderr and code in (0, 2), stderr
         assert CANARY not in stdout + stderr
         if code == 0:
-            assert all(CANARY.encode() not in text for text in _texts(out)), f"{verb}: the canary was published"
+            assert all(CANARY.encode() not in text for text in _published(out)), f"{verb}: the canary was published"
         else:
             assert not out.exists()
             assert any(": error: " in line or line.startswith("build-report: error:") for line in stderr.splitlines())
