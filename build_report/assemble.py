@@ -49,6 +49,7 @@ class Options:
     summary: str = ""  # HTML placed before the contents (the "what changed" summary)
     status: tuple[tuple[str, str], ...] = ()  # (chapter id, "added" | "removed") in a diff
     press: bool = False  # the press edition (writers/print_pdf.py): bleed, crop marks, chapters on rectos
+    jobs: int = 1  # processes that render the PDF in parts (parallel.py); 1: one WeasyPrint pass
 
     def replace(self, **changes) -> Options:
         return dataclasses.replace(self, **changes)

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from . import glyphs, manuscript as manuscript_stage, review, writers
-from .assemble import Options, print_html
-from .diagnostics import EXIT_CHECKS_FAILED, EXIT_OK, BuildReportError, Diagnostics
+from . import cache, writers
+from .diagnostics import EXIT_CHECKS_FAILED, EXIT_OK, BuildReportError, Diagnostic, Diagnostics
 from .model import Manuscript
 
 if TYPE_CHECKING:
     import weasyprint
 
+    from .assemble import Options
     from .pagemap import PageMap
 
 
@@ -51,11 +51,18 @@ class Timer:
 
 def load(root: Path, diagnostics: Diagnostics, timer: Timer, critic_mode: str = "view",
          styles: Path | None = None) -> Manuscript:
-    """Load and parse; a character that no packaged font has is a warning (glyphs.py)."""
+    """Load and parse; a character that no packaged font has is a warning (glyphs.py). With the build
+    cache on, an unchanged manuscript comes from the cache, glyph warnings included (cache.py)."""
+    from . import manuscript as manuscript_stage  # here: `check-pdf` and `--version` need no YAML or PIL
+
     with timer.stage("parse"):
-        manuscript = manuscript_stage.load(root, diagnostics, critic_mode, styles)
-        glyphs.check_glyphs(manuscript, diagnostics)
-        return manuscript
+        return manuscript_stage.load(root, diagnostics, critic_mode, styles, after=check_glyphs)
+
+
+def check_glyphs(manuscript: Manuscript, diagnostics: Diagnostics) -> None:
+    from . import glyphs  # here: it reads the fonts (fontTools), which a cached parse never needs
+
+    glyphs.check_glyphs(manuscript, diagnostics)
 
 
 class Build:
@@ -69,10 +76,13 @@ class Build:
         self._html: str | None = None
         self._layout: weasyprint.Document | None = None
         self._pages: PageMap | None = None
+        self._rendered: list[Diagnostic] = []  # what the renderer warned about (kept with the page map)
 
     def html(self) -> str:
         """The print edition as one HTML document (assemble stage)."""
         if self._html is None:
+            from .assemble import print_html
+
             with self.timer.stage("assemble"):
                 self._html = print_html(self.manuscript, self.options)
         return self._html
@@ -84,25 +94,61 @@ class Build:
             from . import render  # WeasyPrint takes half a second to import: only builds that lay out pay
 
             html = self.html()
+            start = len(self.diagnostics.items)
             with self.timer.stage("render"):
                 self._layout = render.render(self.manuscript, self.options, self.diagnostics, html)
+            self._rendered = self.diagnostics.items[start:]
             self.diagnostics.check()
         return self._layout
 
     def page_map(self) -> PageMap:
-        """Where each print page begins, in terms of the model (pagemap.py)."""
+        """Where each print page begins, in terms of the model (pagemap.py).
+
+        With the build cache on, the page map of an earlier build of the same print HTML (the PDF
+        writer's, say) is used without laying out again, and the renderer's warnings are repeated."""
         if self._pages is None:
+            key = self._page_map_key()
+            if key and self._layout is None:
+                with self.timer.stage("paginate"):
+                    found = cache.cached_page_map(key)
+                if found is not None:
+                    self._pages, rendered = found
+                    cache.replay(self.diagnostics, rendered)
+                    self.diagnostics.check()
+                    return self._pages
             from . import pagemap
 
             layout = self.layout()
             with self.timer.stage("paginate"):
                 self._pages = pagemap.page_map(layout, self.manuscript)
+            if key:
+                cache.store_page_map(key, self._pages, self._rendered)
         return self._pages
+
+    def save_page_map(self, pages: PageMap | None = None, rendered: list[Diagnostic] | None = None) -> None:
+        """Cache the page map of the layout made (the PDF writer calls this), so that a later build's
+        EPUB or web edition need not lay out again; or `pages`, made another way (with the renderer's
+        warnings, `rendered`). Nothing for drafts, whose HTML no edition shares."""
+        if pages is not None:
+            self._pages, self._rendered = pages, list(rendered or [])
+        if not cache.enabled() or self.options.draft:
+            return
+        if pages is not None:
+            cache.store_page_map(self._page_map_key(), pages, self._rendered)
+        elif self._layout is not None:
+            self.page_map()
+
+    def _page_map_key(self) -> str:
+        if not cache.enabled():
+            return ""
+        return cache.page_map_key(self.html(), self.manuscript.root, self.options.styles, self.options.press)
 
     def write(self, writer: writers.Writer, out: Path) -> Path:
         """Run `writer` into `out`. A final output is refused while review marks remain; nothing is
         written when the writer's stages found errors."""
         if writer.final and not self.options.draft:
+            from . import review
+
             review.require_no_review_marks(self.manuscript, self.diagnostics)
         self.diagnostics.check()
         writer.write(self, out)
@@ -133,7 +179,7 @@ def changes_draft(root: Path, ref: str, options: Options, diagnostics: Diagnosti
     files (path:line, exit 2) before git is asked anything. The annotated copy is loaded
     with diagnostics of its own: its warnings repeat the current manuscript's with shifted
     lines, so only what stops the draft of changes is passed on."""
-    from . import diff
+    from . import diff, review
 
     current = load(root, diagnostics, timer, styles=options.styles)
     with tempfile.TemporaryDirectory(prefix="build-report-diff-") as tmp:
@@ -176,7 +222,6 @@ def check_links(root: Path, options: Options, diagnostics: Diagnostics, timer: T
     """Every link of the manuscript: internal ones while loading (errors stop here), then those of
     the built PDF (`pdf`, else build/<slug>.pdf if there is one), then, unless `offline`, external ones."""
     from . import links
-    from .links.outputs import check_pdf_links
 
     manuscript = load(root, diagnostics, timer, styles=options.styles)
     try:
@@ -188,12 +233,29 @@ def check_links(root: Path, options: Options, diagnostics: Diagnostics, timer: T
     if pdf or built.is_file():
         with timer.stage("pdf links"):
             try:
-                checked.pdf_problems = check_pdf_links(built, manuscript)
+                checked.pdf_problems = _pdf_problems(built, manuscript)
             except Exception as exc:  # pypdf raises many types for a damaged or foreign file
                 raise UnreadablePdf(f"{built}: cannot be read as a PDF ({type(exc).__name__}: {exc})") from exc
     if not offline:
         with timer.stage("external"):
-            cache = Path("build") / ".linkcache.json"
-            checked.results = links.check_links(manuscript.links(), policy, cache_path=cache, use_cache=use_cache,
+            verdicts = Path("build") / ".linkcache.json"
+            checked.results = links.check_links(manuscript.links(), policy, cache_path=verdicts, use_cache=use_cache,
                                                 progress=progress)
     return checked
+
+
+def _pdf_problems(pdf: Path, manuscript: Manuscript) -> list[str]:
+    """links.outputs.check_pdf_links; with the build cache on, its answer for the same PDF and the same
+    manuscript files is reused (reading the PDF takes pypdf a third of a second on the sample)."""
+    source = cache.source_of(manuscript)
+    key = cache.digest("pdf-links", cache.stamp(), source, str(pdf), cache.file_digest(pdf, hashed=True)) \
+        if source else ""
+    known = cache.remembered_json("pdf-links", key) if key else None
+    if isinstance(known, list):
+        return [str(problem) for problem in known]
+    from .links.outputs import check_pdf_links  # imports pypdf
+
+    problems = check_pdf_links(pdf, manuscript)
+    if key:
+        cache.remember_json("pdf-links", key, problems)
+    return problems

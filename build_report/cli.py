@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from . import __version__, build, confine, review, signals, writers
-from .assemble import STYLES, Options
+from . import __version__, build, cache, confine, signals, writers
 from .diagnostics import (
     EXIT_BAD_INPUT,
     EXIT_CHECKS_FAILED,
@@ -30,6 +30,10 @@ from .diagnostics import (
 )
 from .output import source_date, write_atomic
 from .text import did_you_mean
+from .themes import STYLES
+
+if TYPE_CHECKING:
+    from .assemble import Options
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,10 +48,13 @@ class _Usage(Exception):
 
 
 CHAPTER_HELP = "only this chapter: its number, id or file name"
+NO_CACHE_HELP = "ignore cached results (build/.cache; for check-links also build/.linkcache.json)"
 SOURCE_REFS_HELP = "print 'file:line' in the margin beside each paragraph"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The command line. Given the `verb` about to run, only that writer's module is imported (the
+    PDF's and the EPUB's import WeasyPrint, half a second); the others' verbs are still known."""
     quiet = _Parser(add_help=False)
     quiet.add_argument("--strict", action="store_true", help="treat warnings as errors")
     quiet.add_argument("-q", "--quiet", action="store_true", help="print errors only")
@@ -55,18 +62,24 @@ def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False, parents=[quiet])
     common.add_argument("-o", "--output", type=Path, help="where to write the output")
     common.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
+    common.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
 
     parser = _Parser(prog="build-report", description="Build a report manuscript into a PDF and an EPUB.")
     parser.add_argument("--version", action="version", version=f"build-report {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True, parser_class=_Parser)
     for name in writers.names():  # a verb for each output format: build-report pdf, epub, web...
+        if verb is not None and name != verb:
+            verbs.add_parser(name, parents=[common])  # not the one running: its help is never shown
+            continue
         writer = writers.get(name)
         writer.add_arguments(verbs.add_parser(name, parents=[common], help=writer.help))
+    _add_jobs(verbs.choices["pdf"])
     for verb, what in (("draft", "build a review draft (watermark, stamp, review marks)"),
                        ("watch", "rebuild the draft whenever a manuscript or style file changes")):
         draft = verbs.add_parser(verb, parents=[common], help=what)
         draft.add_argument("--chapter", help=CHAPTER_HELP)
         draft.add_argument("--source-refs", action="store_true", help=SOURCE_REFS_HELP)
+        _add_jobs(draft)
     for name in ("accept", "reject"):
         mark = verbs.add_parser(name, parents=[quiet],
                                 help=f"{name} every review mark, rewriting the chapter files (keeps .bak)")
@@ -77,7 +90,6 @@ def _parser() -> argparse.ArgumentParser:
     check = verbs.add_parser("check-links", parents=[common], help="check every internal and external link")
     check.add_argument("--offline", action="store_true", help="check internal links only; no network")
     check.add_argument("--format", choices=("text", "json", "junit", "markdown"), default="text")
-    check.add_argument("--no-cache", action="store_true", help="ignore cached results (build/.linkcache.json)")
     check.add_argument("--pdf", type=Path,
                        help="also check the links in this built PDF (default build/<slug>.pdf if present)")
     statement = verbs.add_parser("statement", parents=[quiet],
@@ -91,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     gate_verb = verbs.add_parser("check", parents=[quiet],
                                  help="the release gate: build the PDF, EPUB and web edition, run every check")
     gate_verb.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
+    gate_verb.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     gate_verb.add_argument("--pdf", type=Path, help="check this PDF instead of building one")
     gate_verb.add_argument("--epub", type=Path, help="check this EPUB instead of building one")
     gate_verb.add_argument("--web", type=Path, metavar="DIR", help="check this web edition instead of building one")
@@ -99,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("-o", "--output", type=Path, default=Path("dist"), metavar="DIST",
                          help="the folder of releases (default: %(default)s)")
     release.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
+    release.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     release.add_argument("--force", action="store_true", help="replace a release of the same version")
     for subparser in verbs.choices.values():
         subparser.add_argument("manuscript", nargs="?", default="manuscript", type=Path, metavar="MANUSCRIPT_DIR",
@@ -122,7 +136,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser(_verb(argv))
     try:
         args = parser.parse_args(argv)
     except _Usage as exc:
@@ -152,7 +167,12 @@ def run_verb(args: argparse.Namespace, diagnostics: Diagnostics, timer: build.Ti
     traceback only with -v, and exit 70 (EX_SOFTWARE)."""
     try:
         source_date()  # a bad SOURCE_DATE_EPOCH is a usage error before any work, whatever the verb
-        return VERBS[args.verb](args, diagnostics, timer, stdout)
+        # The build cache (cache.py) keeps what this verb makes only if it succeeds (exit 0, or 1:
+        # checks failed), so a failed build leaves build/ as it was.
+        with cache.session(enabled=not getattr(args, "no_cache", False)) as used:
+            code = VERBS[args.verb](args, diagnostics, timer, stdout)
+            used.commit = code in (EXIT_OK, EXIT_CHECKS_FAILED)
+        return code
     except ManuscriptError:
         return EXIT_BAD_INPUT
     except BuildReportError as exc:
@@ -174,6 +194,13 @@ def run_verb(args: argparse.Namespace, diagnostics: Diagnostics, timer: build.Ti
         return EXIT_SOFTWARE
 
 
+def _verb(argv: list[str]) -> str | None:
+    """The verb of a command line, if it names one before any top-level option; "" for --version,
+    which needs no writer; None otherwise (-h lists every writer)."""
+    first = next((arg for arg in argv if arg.startswith("-") or arg in VERBS), None)
+    return first if first in VERBS else "" if first == "--version" else None
+
+
 def _load(args: argparse.Namespace, diagnostics: Diagnostics, timer: build.Timer):
     """The manuscript of the command line, with `theme:` checked against its styles folder."""
     return build.load(args.manuscript, diagnostics, timer, styles=getattr(args, "styles", None))
@@ -184,7 +211,26 @@ def _default_output(args: argparse.Namespace, manuscript, suffix: str) -> Path:
 
 
 def _options(args: argparse.Namespace, **changes) -> Options:
-    return Options(styles=args.styles, **changes)
+    from .assemble import Options
+
+    return Options(styles=args.styles, jobs=getattr(args, "jobs", None) or 1, **changes)
+
+
+def _add_jobs(parser: argparse.ArgumentParser) -> None:
+    """--jobs N: the PDF rendered in parts by N processes (parallel.py); 1 is one WeasyPrint pass."""
+    parser.add_argument("--jobs", "-j", type=_positive, default=os.cpu_count() or 1, metavar="N",
+                        help="render the PDF in parts with N processes (default: the number of CPUs, "
+                             "%(default)s); 1 renders it in one pass")
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: '{value}'") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {number}")
+    return number
 
 
 def cmd_write(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
@@ -202,6 +248,8 @@ def cmd_draft(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO
     only = select_chapter(manuscript, args.chapter).id if args.chapter else ""
     suffix = f"-draft-{only}.pdf" if only else "-draft.pdf"
     out = _default_output(args, manuscript, suffix)
+    from . import review
+
     stamp = str(review.draft_stamp(manuscript.root, manuscript.report.version))
     options = _options(args, draft=True, stamp=stamp, only=only, source_refs=args.source_refs)
     build.Build(manuscript, options, diagnostics, timer).write(writers.get("pdf"), out)
@@ -213,6 +261,8 @@ def cmd_accept(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextI
     """Accept (or reject) every review mark in the chapter files, keeping a numbered backup of each.
 
     Nothing is rewritten while a mark is unbalanced in a chapter it would touch (review.rewrite_chapters)."""
+    from . import review
+
     manuscript = _load(args, diagnostics, timer)
     chapters = [select_chapter(manuscript, args.chapter)] if args.chapter else manuscript.chapters
     done = "accepted" if accept else "rejected"

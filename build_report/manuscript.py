@@ -15,14 +15,14 @@ whole manuscript has been read, so an author sees them all at once.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree as etree
 
-from . import confine, images, schema
+from . import cache, confine, images, schema
 from .config import load_places, load_report, parse_yaml, read_source
 from .diagnostics import Diagnostics
-from .markdown import make_markdown, parse
 from .model import RESERVED_IDS, Caption, Chapter, Heading, Link, Location, Manuscript, Quote
 from .review import scan_marks
 from .text import did_you_mean, letter, slugify
@@ -35,13 +35,29 @@ MISSING_FOOTNOTE = re.compile(r"\[\^([^\]\s]+)\]")
 # `<a data-xref>` would otherwise be taken for a link, or `data-src` for a checked image.
 LATER_MARKERS = frozenset({"data-xref", "data-chapter", "data-id", "data-src", "data-size", "data-ref", "data-n"})
 
-def load(root: Path, diagnostics: Diagnostics, critic_mode: str = "view", styles: Path | None = None) -> Manuscript:
+def load(root: Path, diagnostics: Diagnostics, critic_mode: str = "view", styles: Path | None = None,
+         after: Callable[[Manuscript, Diagnostics], None] | None = None) -> Manuscript:
     """Read and parse a whole manuscript; raise `ManuscriptError` on errors. `styles` is the
-    styles folder of the build (its themes are what `theme:` may name)."""
+    styles folder of the build (its themes are what `theme:` may name); `after(manuscript,
+    diagnostics)` checks a manuscript that loaded (build.load: the glyphs).
+
+    With the build cache on (cache.py), a manuscript none of whose files changed is the one
+    parsed before, with the same diagnostics; Markdown is then not even imported."""
     root = root.resolve()
     if not root.is_dir():
         diagnostics.error(Location(str(root)), "manuscript folder not found")
         diagnostics.check()
+    checks = f"{after.__module__}.{after.__qualname__}" if after else ""
+    key = cache.parse_key(root, styles, critic_mode, checks) if cache.enabled() else ""
+    found = cache.cached_parse(key) if key else None
+    if found is not None:
+        cached, found_in_parse, found_after = found
+        cache.replay(diagnostics, found_in_parse)
+        diagnostics.check()
+        cache.replay(diagnostics, found_after)
+        cache.note_source(cached, key)
+        return cached
+    start = len(diagnostics.items)
     report = load_report(root, diagnostics, styles)
     places = load_places(root, report.places if report else "places.yaml", diagnostics)
     manuscript = Manuscript(root, report, places or {}, places_readable=places is not None)  # type: ignore[arg-type]
@@ -49,6 +65,12 @@ def load(root: Path, diagnostics: Diagnostics, critic_mode: str = "view", styles
         _read_chapters(manuscript, diagnostics, critic_mode)
         resolve_references(manuscript, diagnostics)
     diagnostics.check()
+    parsed = len(diagnostics.items)
+    if after is not None:
+        after(manuscript, diagnostics)
+    if key:
+        cache.store_parse(key, manuscript, diagnostics.items[start:parsed], diagnostics.items[parsed:])
+        cache.note_source(manuscript, key)
     return manuscript
 
 
@@ -132,6 +154,8 @@ def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
 
     def warn(line: int, message: str) -> None:
         diagnostics.warning(Location(chapter.path, min(line, chapter.source_lines)), message)
+
+    from .markdown import make_markdown, parse  # here: a cached manuscript (cache.py) never needs Markdown
 
     md = make_markdown(manuscript.places if manuscript.places_readable else None, report, first_line, critic_mode,
                        root=manuscript.root, warn=warn)

@@ -47,13 +47,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as etree
 
-import weasyprint
-from weasyprint.formatting_structure import boxes
-
 from .model import Manuscript
-from .render import body_start, page_labels
+
+if TYPE_CHECKING:  # WeasyPrint is imported only to read a layout: a cached page map (cache.py) needs none
+    import weasyprint
+    from weasyprint.formatting_structure import boxes
 
 # Elements that hold text directly: a page start is counted within the nearest one.
 CONTAINERS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "th", "caption",
@@ -95,6 +96,8 @@ class PageMap:
 
 def page_map(document: weasyprint.Document, manuscript: Manuscript) -> PageMap:
     """Find where each page of the laid-out print edition begins in the model."""
+    from .render import body_start, page_labels
+
     labels = page_labels(len(document.pages), body_start(document, manuscript))
     parents = _parents(document)
     seen_headers: set = set()
@@ -128,6 +131,8 @@ def _leaves(box: boxes.Box, seen_headers: set, headers: set) -> Iterator[_Leaf]:
     Table header and footer rows already shown on an earlier page are left out;
     the ones on this page are added to `headers`.
     """
+    from weasyprint.formatting_structure import boxes
+
     if isinstance(box, (boxes.MarginBox, boxes.FootnoteAreaBox)) or "::" in (box.element_tag or ""):
         return
     if isinstance(box, boxes.TableRowGroupBox) and (box.is_header or box.is_footer):

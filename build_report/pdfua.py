@@ -26,6 +26,7 @@ is checked (issue 10). The approach:
 from __future__ import annotations
 
 import re
+import struct
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -430,8 +431,9 @@ def _codes(font: Dictionary, operands) -> set[int]:
     two = font.get("/Subtype") == "/Type0"
     codes: set[int] = set()
     for data in strings:
-        if two:
-            codes.update(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2))
+        if two:  # big-endian pairs; an odd last byte is no code
+            pairs = len(data) // 2
+            codes.update(struct.unpack(f">{pairs}H", data[:2 * pairs]))
         else:
             codes.update(data)
     return codes

@@ -66,10 +66,13 @@ def _role(box: Any, html: Any, role: str) -> str:
 
 class Written:
     """What `element_keys` learns while WeasyPrint writes: for each page (0-based), the text that
-    marked-content MCIDs ending a line should read as (`/ActualText`)."""
+    marked-content MCIDs ending a line should read as (`/ActualText`); and, when the writer sets
+    it, the first half of the file's /ID (writers/pdf.finish: the MD5 of WeasyPrint's file; qpdf's
+    static one is the second)."""
 
     def __init__(self) -> None:
         self.line_ends: dict[int, dict[int, str]] = {}
+        self.identifier: bytes | None = None
 
 
 def _line_ends(page_box: Any, tags: dict) -> dict[int, str]:
@@ -188,6 +191,9 @@ def correct(data: bytes, written: Written | None = None) -> bytes:
         table_header_scopes(pdf)
         id_tree(pdf)
         marks.apply(pdf)
+        identifier = getattr(written, "identifier", None)
+        if identifier is not None:
+            pdf.trailer.ID = pikepdf.Array([pikepdf.String(identifier), pikepdf.String(identifier)])
         out = io.BytesIO()
         # static_id and a fixed object order keep the bytes reproducible; pypdf sets the real /ID later.
         pdf.save(out, static_id=True, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
@@ -298,17 +304,34 @@ def leaders_as_artifacts(pdf: pikepdf.Pdf, marks: MarkedContent) -> int:
     fixed elements, drawn and tagged again on every page; they become Pagination artifacts
     (the watermark of subtype Watermark); the draft box on the first page still says it all."""
     count = 0
+    # One walk for the three roles: this only takes elements out of the tree, so what a fresh walk
+    # would find for a later role is what this one found, less what lies inside an element taken out.
+    found = elements(pdf.Root.StructTreeRoot)
+    removed: set[tuple[int, int]] = set()
     for role, properties in PRIVATE_ARTIFACTS.items():
         marked: dict[tuple[int, int], set[int]] = {}
-        for element in [e for e in elements(pdf.Root.StructTreeRoot) if e.get("/S") == role]:
+        for element in [e for e in found if e.get("/S") == role and not _within(e, removed)]:
             _collect_mcids(element, marked)
             # a link annotation inside (the stretch of a contents entry's dots) stays with the link
             kept = [kid for each in [element, *elements(element)] for kid in _kid_list(each)
                     if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"]
             parent = element.P
             parent.K = pikepdf.Array([k for k in _kid_list(parent) if not _is(k, element)] + kept)
+            removed.add(element.objgen)
         count += marks.artifact(marked, **properties)
     return count
+
+
+def _within(element: pikepdf.Object, removed: set[tuple[int, int]]) -> bool:
+    """Whether an ancestor of `element` (by /P) is one of `removed`."""
+    seen: set[tuple[int, int]] = set()
+    parent = element.get("/P")
+    while isinstance(parent, pikepdf.Dictionary) and parent.objgen not in seen:
+        if parent.objgen in removed:
+            return True
+        seen.add(parent.objgen)
+        parent = parent.get("/P")
+    return False
 
 
 def elements(root: pikepdf.Object) -> list[pikepdf.Object]:
@@ -408,13 +431,16 @@ def links_own_their_annotations(pdf: pikepdf.Pdf) -> int:
     to the nearest Link, and `/Contents` becomes the link's text ("Section 3.2, Five kinds of
     boundary"), followed by the address for a link that leaves the document."""
     moved = 0
-    for element in elements(pdf.Root.StructTreeRoot):
+    found = elements(pdf.Root.StructTreeRoot)  # moving OBJRs moves no element: one walk serves both loops
+    for element in found:
         kids = _kid_list(element)
         objrs = [kid for kid in kids if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"]
+        if not objrs:
+            continue
         link: pikepdf.Object | None = element
         while link is not None and link.get("/S") != "/Link":
             link = link.get("/P")
-        if link is None or not objrs:
+        if link is None:
             continue
         if link is not element:
             ids = {objr.objgen for objr in objrs}
@@ -430,7 +456,7 @@ def links_own_their_annotations(pdf: pikepdf.Pdf) -> int:
             contents = f"{text} ({uri})" if text and uri and uri != text else text or uri
             if contents:
                 annotation.Contents = pikepdf.String(contents)
-    for element in elements(pdf.Root.StructTreeRoot):
+    for element in found:
         if TEXT_KEY in element:
             del element[TEXT_KEY]
     return moved

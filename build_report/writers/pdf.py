@@ -16,10 +16,6 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pypdf import PdfWriter
-from pypdf.constants import PageLabelStyle
-from pypdf.generic import ArrayObject, ByteStringObject, NameObject, RectangleObject, TextStringObject
-
 from .. import pdfua, tagging
 from ..assemble import Options
 from ..diagnostics import NO_FILE, Diagnostics
@@ -28,6 +24,8 @@ from ..output import source_date, write_atomic
 from . import Writer
 
 if TYPE_CHECKING:
+    import pikepdf
+    import pydyf
     import weasyprint
 
     from ..build import Build
@@ -41,12 +39,21 @@ class PDF(Writer):
     suffix = ".pdf"
 
     def write(self, build: Build, out: Path) -> None:
+        if build.options.jobs > 1:  # in parts, by several processes (parallel.py); None: it cannot be
+            from .. import parallel
+
+            data = parallel.write(build, build.options.jobs)
+            if data is not None:
+                with build.timer.stage("write"):
+                    write_atomic(out, data)
+                return
         layout = build.layout()
         with build.timer.stage("finish"):
             data = finish(layout, build.manuscript, build.diagnostics, build.options)
         build.diagnostics.check()  # WeasyPrint's warnings while writing (fonts) count too: nothing is written
         with build.timer.stage("write"):
             write_atomic(out, data)
+        build.save_page_map()  # for a later build's EPUB and web edition: no second layout (cache.py)
 
 
 WRITER = PDF()
@@ -54,34 +61,66 @@ WRITER = PDF()
 
 def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: Diagnostics | None = None,
            options: Options = Options(), bleed: float | None = None) -> bytes:
-    """Write the PDF with WeasyPrint, then add page labels and metadata with pypdf.
+    """Write the PDF with WeasyPrint, with page labels and metadata, then correct its tags and check it.
 
-    WeasyPrint warns while writing too (fonts it cannot embed or subset): like those
-    of `render`, they become diagnostics. `bleed` (points) sets each page's /BleedBox
-    that far outside its /TrimBox (the press edition, writers/print_pdf.py)."""
+    The page labels, the document info, the catalog's /Lang and (`bleed`) the bleed boxes are
+    added by WeasyPrint's `finisher`, just before it writes the file (`_describe`), so the file
+    is rewritten only once after WeasyPrint, by `tagging.correct`; pypdf's incremental update of
+    it took a second on the sample. The /ID's first half is the MD5 of WeasyPrint's file (the
+    second is qpdf's static one): equal inputs, equal bytes. (WeasyPrint's own `pdf_identifier`
+    compresses every stream again to hash it: 0.3 s.) WeasyPrint warns while writing too (fonts
+    it cannot embed or subset): like those of `render`, they become diagnostics. `bleed`
+    (points) sets each page's /BleedBox that far outside its /TrimBox (the press edition,
+    writers/print_pdf.py)."""
     from ..render import body_start, collect_warnings
+
+    start = body_start(document, manuscript)
+
+    def finisher(document: weasyprint.Document, pdf: pydyf.PDF) -> None:
+        _describe(pdf, manuscript, start, bleed)
 
     with collect_warnings(diagnostics, options, manuscript.report.theme) if diagnostics else contextlib.nullcontext():
         with tagging.element_keys() as learnt:
-            written = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
+            written = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False, finisher=finisher)
+        learnt.identifier = hashlib.md5(written).digest()
         pdf = tagging.correct(written, learnt)
-    # Only claim what is checked: the PDF says it is PDF/UA-1 only while pdfua.py finds no failure.
+    return _claimed_if_checked(pdf, diagnostics)
+
+
+def _claimed_if_checked(pdf: bytes, diagnostics: Diagnostics | None) -> bytes:
+    """Only claim what is checked: the PDF says it is PDF/UA-1 only while pdfua.py finds no failure."""
     failed = pdfua.check(io.BytesIO(pdf)).failed
     if failed:
         pdf = tagging.without_pdfua_claim(pdf)
         if diagnostics is not None:
             diagnostics.warning(NO_FILE, f"the PDF fails PDF/UA-1 checkpoints {', '.join(failed)}, so it does not "
                                          "claim PDF/UA-1 (build-report check-pdf FILE lists what fails)")
-    # Incremental: pypdf appends the few changed objects instead of rewriting the file.
-    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    return pdf
 
-    start = body_start(document, manuscript)
-    if start:
-        writer.set_page_label(0, start - 1, style=PageLabelStyle.LOWERCASE_ROMAN, start=1)
-    writer.set_page_label(start, len(writer.pages) - 1, style=PageLabelStyle.DECIMAL, start=1)
+
+def _describe(pdf: pydyf.PDF, manuscript: Manuscript, start: int, bleed: float | None) -> None:
+    """What `complete` adds with pypdf, added to WeasyPrint's PDF before it is written: page labels
+    (lower-roman before page `start`, the body's first page, then 1, 2...), the document info,
+    the catalog's /Lang, and (`bleed`) each page's /BleedBox (as `describe` does with pikepdf)."""
+    import pydyf
+
+    numbers = pydyf.Array([0, pydyf.Dictionary({"S": "/r"})] if start else [])
+    numbers.extend([start, pydyf.Dictionary({"S": "/D"})])
+    pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": numbers})
+    for key, value in _info(manuscript).items():
+        pdf.info[key.lstrip("/")] = pydyf.String(value)
+    pdf.catalog["Lang"] = pydyf.String(manuscript.report.language)
     if bleed is not None:
-        _bleed_boxes(writer, bleed)
+        kids = pdf.pages["Kids"]
+        for number in kids[::3]:  # [number, 0, "R"] for each page
+            page = pdf.objects[number]
+            media, trim = page["MediaBox"], page["TrimBox"]  # [left, bottom, right, top] as pypdf reads them
+            page["BleedBox"] = pydyf.Array([max(media[0], trim[0] - bleed), max(media[1], trim[1] - bleed),
+                                            min(media[2], trim[2] + bleed), min(media[3], trim[3] + bleed)])
 
+
+def _info(manuscript: Manuscript) -> dict[str, str]:
+    """The document info: the report's title, authors, subject, keywords, and its date (never the build's)."""
     report = manuscript.report
     stamp = _pdf_date(report.date)
     info = {
@@ -90,17 +129,40 @@ def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: D
         "/Subject": report.description or report.subtitle,
         "/Keywords": ", ".join(report.keywords),
         "/Creator": "build_report",
-        "/Producer": "build_report with WeasyPrint and pypdf",
+        "/Producer": "build_report with WeasyPrint and pikepdf",
     }
     if stamp:
         info.update({"/CreationDate": stamp, "/ModDate": stamp})
-    writer.add_metadata({key: value for key, value in info.items() if value})
-    writer._root_object[NameObject("/Lang")] = TextStringObject(report.language)
-    _stable_id(writer, pdf)
+    return {key: value for key, value in info.items() if value}
 
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+
+def describe(pdf: pikepdf.Pdf, manuscript: Manuscript, start: int, bleed: float | None = None) -> None:
+    """What `_describe` has WeasyPrint add, added with pikepdf to a PDF that `finish` did not write (the
+    stitched parts of the parallel build, parallel.py, before they are saved): page labels (lower-roman
+    before page `start`, the body's first page, then 1, 2...), the document info, the catalog's /Lang,
+    and (`bleed`) each page's /BleedBox."""
+    import pikepdf
+
+    ranges = [(0, pikepdf.Name.r)] if start else []
+    numbers = pikepdf.Array()
+    for first, style in [*ranges, (start, pikepdf.Name.D)]:
+        numbers.append(first)
+        numbers.append(pikepdf.Dictionary(S=style))
+    pdf.Root.PageLabels = pikepdf.Dictionary(Nums=numbers)
+    for key, value in _info(manuscript).items():
+        pdf.docinfo[key] = pikepdf.String(value)
+    pdf.Root.Lang = pikepdf.String(manuscript.report.language)
+    if bleed is not None:
+        for page in pdf.pages:
+            media, trim = [float(v) for v in page.MediaBox], [float(v) for v in page.obj.get("/TrimBox", page.MediaBox)]
+            page.obj.BleedBox = pikepdf.Array([max(media[0], trim[0] - bleed), max(media[1], trim[1] - bleed),
+                                               min(media[2], trim[2] + bleed), min(media[3], trim[3] + bleed)])
+
+
+def complete(pdf: bytes, diagnostics: Diagnostics | None = None) -> bytes:
+    """A described PDF (`describe`) finished as `finish` finishes its own: it claims PDF/UA-1 only if the
+    checks pass."""
+    return _claimed_if_checked(pdf, diagnostics)
 
 
 def _pdf_date(date: str) -> str:
@@ -115,21 +177,3 @@ def _pdf_date(date: str) -> str:
     else:
         return ""
     return moment.strftime("D:%Y%m%d%H%M%SZ")
-
-
-def _bleed_boxes(writer: PdfWriter, bleed: float) -> None:
-    """Each page's /BleedBox `bleed` points outside its /TrimBox, within its /MediaBox.
-
-    WeasyPrint's MediaBox is the CSS bleed area (in the press edition, the margin that holds the
-    crop marks) and it puts the BleedBox at most 10 pt outside the trim, whatever that area is."""
-    for page in writer.pages:
-        trim, media = page.trimbox, page.mediabox
-        page[NameObject("/BleedBox")] = RectangleObject((
-            max(media.left, trim.left - bleed), max(media.bottom, trim.bottom - bleed),
-            min(media.right, trim.right + bleed), min(media.top, trim.top + bleed)))
-
-
-def _stable_id(writer: PdfWriter, content: bytes) -> None:
-    """A file /ID derived from the content, so equal inputs give equal bytes."""
-    digest = hashlib.md5(content).digest()
-    writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
