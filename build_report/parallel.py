@@ -808,23 +808,15 @@ class FontPrograms:
 
 
 def _write(path: Path, data: bytes) -> bool:
-    """Atomically; False (and nothing written) on failure: the cache only ever saves time."""
-    import tempfile
+    """Atomically (output.write_atomic); False, with nothing written, on failure: the cache only ever
+    saves time."""
+    from .output import write_atomic
 
-    temp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-        temp = None
-        return True
+        write_atomic(path, data)
     except OSError:
         return False
-    finally:
-        if temp:
-            Path(temp).unlink(missing_ok=True)
+    return True
 
 
 def _printed_match(rendered: Rendered, numbers: dict[str, int]) -> bool:

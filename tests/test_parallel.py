@@ -183,8 +183,7 @@ def test_an_edited_chapter_is_the_only_part_rendered_again(project: Path) -> Non
     err, edited = build_pdf()
     assert rendered_parts(err) == ["second"]
     assert parts_line(err) == (6, 1, 5)
-    assert "things had changed." in PdfReader(io.BytesIO(edited)).pages[-2].extract_text() or \
-        any("things had changed." in page.extract_text() for page in PdfReader(io.BytesIO(edited)).pages)
+    assert any("things had changed." in page.extract_text() for page in PdfReader(io.BytesIO(edited)).pages)
     _, cold = build_pdf("cold.pdf", "--no-cache")
     assert edited == cold
 
