@@ -42,7 +42,6 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -254,25 +253,18 @@ def _payload(data: bytes, kind: str, key: str) -> bytes | None:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write atomically (a temporary file renamed); then keep only the KEEP newest entries of its kind.
+    """Write atomically (output.write_atomic); then keep only the KEEP newest entries of its kind.
     Failures are ignored: the cache only ever saves time."""
-    temp = None
+    from .output import write_atomic
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-        temp = None
+        write_atomic(path, data)
         kind = path.name.rpartition("-")[0]
         entries = sorted(path.parent.glob(f"{kind}-*.bin"), key=lambda entry: entry.stat().st_mtime_ns, reverse=True)
         for old in entries[KEEP.get(kind, 16):]:
             old.unlink(missing_ok=True)
     except OSError:
         pass
-    finally:
-        if temp:
-            Path(temp).unlink(missing_ok=True)
 
 
 # -- Diagnostics --------------------------------------------------------------------------------------
