@@ -45,6 +45,7 @@ have no `PageStart`; their labels are listed in `PageMap.skipped`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -99,22 +100,39 @@ def page_map(document: weasyprint.Document, manuscript: Manuscript) -> PageMap:
     from .render import body_start, page_labels
 
     labels = page_labels(len(document.pages), body_start(document, manuscript))
-    parents = _parents(document)
-    seen_headers: set = set()
-    starts: list[PageStart] = []
-    skipped: list[str] = []  # labels
-    earlier: list[_Leaf] = []  # the leaves of the pages before this one
+    anchors: dict[str, str] = {}
     for index, page in enumerate(document.pages):
+        for name in page.anchors:  # a box split across pages has its anchor on each: its first page counts
+            anchors.setdefault(name, labels[index])
+    return labelled(list(enumerate(page_starts(document.pages))), labels, anchors)
+
+
+def page_starts(pages: list) -> list[PageStart | None]:
+    """Where each of `pages` (WeasyPrint pages of one document, in order) begins, as a PageStart with
+    its index in `pages` and no label yet; None for a page without chapter content. The parallel
+    build (parallel.py) calls this for each part, whose chapters are laid out as in the whole."""
+    parents = _parents(pages)
+    seen_headers: set = set()
+    found: list[PageStart | None] = []
+    earlier: list[_Leaf] = []  # the leaves of the pages before this one
+    for index, page in enumerate(pages):
         headers: set = set()
         leaves = list(_leaves(page._page_box, seen_headers, headers))
         seen_headers |= headers
-        start = _page_start(index, labels[index], leaves, earlier, parents)
+        found.append(_page_start(index, "", leaves, earlier, parents))
+        earlier.extend(leaves)
+    return found
+
+
+def labelled(found: list[tuple[int, PageStart | None]], labels: list[str], anchors: dict[str, str]) -> PageMap:
+    """The page map of the pages `found` ((index in the whole document, its start or None)), labelled."""
+    starts: list[PageStart] = []
+    skipped: list[str] = []
+    for index, start in found:
         if start is None:
             skipped.append(labels[index])
         else:
-            starts.append(start)
-        earlier.extend(leaves)
-    anchors = {name: labels[index] for index, page in enumerate(document.pages) for name in page.anchors}
+            starts.append(dataclasses.replace(start, index=index, label=labels[index]))
     return PageMap(starts, skipped, anchors)
 
 
@@ -148,11 +166,11 @@ def _leaves(box: boxes.Box, seen_headers: set, headers: set) -> Iterator[_Leaf]:
             yield from _leaves(child, seen_headers, headers)
 
 
-def _parents(document: weasyprint.Document) -> dict:
+def _parents(pages: list) -> dict:
     """Parent of each element of the print HTML, whose root the first page's first box holds."""
-    if not document.pages:
+    if not pages:
         return {}
-    root = document.pages[0]._page_box.children[0].element
+    root = pages[0]._page_box.children[0].element
     return {child: parent for parent in root.iter() for child in parent}
 
 

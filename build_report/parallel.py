@@ -87,6 +87,7 @@ from .model import Location, Manuscript
 
 if TYPE_CHECKING:
     from .build import Build
+    from .pagemap import PageMap
 
 MAX_PASSES = 4  # renders of a part's inputs before the build gives up and falls back to the single pass
 CACHE_LIMIT = 256 * 1024 * 1024  # bytes of part PDFs kept; the least recently used go first
@@ -462,6 +463,7 @@ class Rendered:
     numbers: dict[str, str]  # "target style" -> the page number printed for it
     diagnostics: list[tuple[str, str, int, str]]  # (severity, path, line, message)
     files: dict[str, str]  # the files WeasyPrint read -> their hash (file_digest)
+    starts: list = dataclasses.field(default_factory=list)  # where each page begins (page_starts), as JSON
     seconds: float = 0.0
     cached: bool = False  # found in the cache, not rendered by this build
 
@@ -503,7 +505,12 @@ def render_part(job: Job) -> Rendered:
             anchors.setdefault(name, index - opening)
     numbers = _printed_numbers(kept)
     pdf = None
+    starts: list = []
     if not job.measure:
+        from .pagemap import page_starts
+
+        starts = [None if start is None else [start.chapter_id, None if start.path is None else list(start.path),
+                                              start.offset] for start in page_starts(kept)]
         _declare_elsewhere(document, kept)
         with render.collect_warnings(diagnostics, job.options, job.theme):
             with tagging.element_keys() as learnt:
@@ -514,7 +521,7 @@ def render_part(job: Job) -> Rendered:
     measure = Measure(len(kept) - opening, anchors, brk)
     return Rendered(job.index, job.key, measure, pdf, numbers,
                     [(d.severity, d.location.path, d.location.line, d.message) for d in diagnostics.items],
-                    fetcher.hashes(), time.perf_counter() - started)
+                    fetcher.hashes(), starts, time.perf_counter() - started)
 
 
 def _first_box(pages: list) -> tuple[int, Any] | None:
@@ -712,7 +719,7 @@ class PartStore:
                                                                    str(meta["brk"])),
                                 pdf=None, numbers=dict(meta["numbers"]),
                                 diagnostics=[(str(a), str(b), int(c), str(d)) for a, b, c, d in meta["diagnostics"]],
-                                files=dict(meta["files"]), cached=True)
+                                files=dict(meta["files"]), starts=list(meta["starts"]), cached=True)
             if not _printed_match(rendered, numbers) or not _files_unchanged(rendered.files):
                 return None
             pdf = (self.folder / f"{key}.pdf").read_bytes()
@@ -742,6 +749,7 @@ class PartStore:
             assert rendered.pdf is not None
             meta = {"pages": rendered.measure.pages, "anchors": rendered.measure.anchors, "brk": rendered.measure.brk,
                     "numbers": rendered.numbers, "diagnostics": rendered.diagnostics, "files": rendered.files,
+                    "starts": rendered.starts,
                     "sha256": hashlib.sha256(rendered.pdf).hexdigest()}
             # The PDF first: a JSON always names a PDF that is there (or the entry is ignored).
             if _write(self.folder / f"{key}.pdf", rendered.pdf):
@@ -909,9 +917,12 @@ def write(build: Build, jobs: int) -> bytes | None:
         return None
     final = [r for r in results if r is not None]
     assert len(final) == len(plan.parts)
+    warned: list[Diagnostic] = []  # what the renderer said, kept with the page map (Build.save_page_map)
     for result in final:
         for severity, path, line, message in result.diagnostics:
             diagnostic = Diagnostic(severity, Location(path, line), message)
+            if diagnostic not in warned:
+                warned.append(diagnostic)
             if diagnostic not in build.diagnostics.items:
                 build.diagnostics.items.append(diagnostic)
     build.diagnostics.check()
@@ -928,6 +939,7 @@ def write(build: Build, jobs: int) -> bytes | None:
     with build.timer.stage("finish"):
         data = complete(stitched, build.diagnostics)
     build.diagnostics.check()
+    build.save_page_map(_page_map(settled, final), rendered=warned)
     if store:
         store.commit()
         store.remember(document, {part.name: m for part, m in zip(plan.parts, measures, strict=True)
@@ -965,6 +977,22 @@ def _next_pass(plan: Plan, measures: list[Measure | None], results: list[Rendere
                                             html=plan.html(part, inputs, numbers)))
         if not changed:
             return layout, work
+
+
+def _page_map(layout: Layout, final: list[Rendered]) -> PageMap:
+    """The page map of the stitched document, from its parts' (as `pagemap.page_map` reads the single
+    pass's layout): the EPUB and the web edition of a later build then need no layout of their own."""
+    from .pagemap import PageStart, labelled
+    from .render import page_labels
+
+    labels = page_labels(layout.total, layout.body_start)
+    found: list[tuple[int, PageStart | None]] = []
+    for number, result in enumerate(final):
+        first = layout.starts[number] + layout.blanks[number] + result.measure.pages - len(result.starts)
+        for offset, start in enumerate(result.starts):
+            found.append((first + offset, None if start is None else PageStart(
+                0, "", str(start[0]), None if start[1] is None else tuple(start[1]), int(start[2]))))
+    return labelled(found, labels, {name: labels[index] for name, index in layout.anchor_pages.items()})
 
 
 def _note(build: Build, message: str) -> None:

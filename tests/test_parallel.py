@@ -277,3 +277,26 @@ def test_a_draft_is_rendered_in_parts_too(project: Path, monkeypatch) -> None:
     assert pdfua.check(project / "draft.pdf").failed == []
     reader = PdfReader(project / "draft.pdf")
     assert all("DRAFT" in page.extract_text() for page in reader.pages[1:])
+
+
+# -- One layout per build: the page map comes from the parts -----------------------------------------
+
+def test_the_parallel_build_keeps_the_single_pass_page_map(project: Path, monkeypatch) -> None:
+    """The page map the EPUB and the web edition use is assembled from the parts' layouts, equal to
+    the one the single pass's layout gives, so that `epub` after `pdf --jobs 2` lays out nothing."""
+    from test_cache import Renders
+
+    build_pdf()
+    with cache.session(deferred=False):
+        manuscript = build.load(project / "mini", Diagnostics(), build.Timer(), styles=project / "styles")
+        with pytest.MonkeyPatch.context() as patch:
+            Renders(patch, refuse=True)
+            warm = build.Build(manuscript, Options(styles=project / "styles"), Diagnostics()).page_map()
+    cold = build.Build(manuscript, Options(styles=project / "styles"), Diagnostics()).page_map()  # laid out
+    assert warm.anchors == cold.anchors, set(warm.anchors.items()) ^ set(cold.anchors.items())
+    assert warm == cold and list(warm.anchors) == list(cold.anchors)
+    assert len(warm.starts) > 5 and warm.skipped
+    renders = Renders(monkeypatch, refuse=True)
+    code, err = run(["epub", "mini", "--styles", "styles", "-o", "out.epub", "-v"])
+    assert code == 0, err
+    assert renders.count == 0 and "render" not in err
