@@ -61,12 +61,14 @@ HASHED_SIZE = 1 << 20  # files up to this size are keyed by their bytes; larger 
 # Libraries whose versions change what is cached (the parse, the layout, the finished files).
 LIBRARIES = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "markdown", "pymdown-extensions", "pyyaml", "pillow",
              "fonttools", "jinja2", "ebooklib")
+ENV_FOLDER = "BUILD_REPORT_CACHE_DIR"  # where the cache is, instead of build/.cache
 ENV_SWITCH = "BUILD_REPORT_CACHE"  # "off" (or 0, no, false): no cache, as --no-cache
 
 
 def folder() -> Path:
-    """build/.cache below the current folder (as the link cache's build/.linkcache.json)."""
-    return Path("build") / ".cache"
+    """build/.cache below the current folder (as the link cache's build/.linkcache.json), or the folder
+    BUILD_REPORT_CACHE_DIR names (the test suite's own, so that it neither reads nor fills yours)."""
+    return Path(os.environ.get(ENV_FOLDER) or Path("build") / ".cache")
 
 
 # -- Sessions ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,17 @@ from build_report.diagnostics import Diagnostics
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "data" / "mini"
 SAMPLE = ROOT / "manuscript"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_build_cache(tmp_path_factory):
+    """The suite's builds through the command line use a cache folder of their own, never the
+    checkout's build/.cache (tests about the cache itself work in a fresh current folder instead)."""
+    from build_report import cache
+
+    os.environ[cache.ENV_FOLDER] = str(tmp_path_factory.mktemp("build-cache"))
+    yield
+    os.environ.pop(cache.ENV_FOLDER, None)
 
 
 class Built:

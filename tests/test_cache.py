@@ -33,6 +33,7 @@ def here(tmp_path: Path, monkeypatch) -> Path:
     the environment's cache switch cleared."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(cache.ENV_SWITCH, raising=False)
+    monkeypatch.delenv(cache.ENV_FOLDER, raising=False)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     shutil.copytree(MINI, tmp_path / "mini")
     return tmp_path

@@ -152,6 +152,7 @@ def project(tmp_path: Path, monkeypatch) -> Path:
     shutil.copytree(MINI, tmp_path / "mini")
     shutil.copytree(ROOT / "styles", tmp_path / "styles")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(cache.ENV_FOLDER, raising=False)
     return tmp_path
 
 
