@@ -2,7 +2,7 @@
 
 WeasyPrint (70.x) tags the PDF from its box tree (`weasyprint/pdf/tags.py`).
 Where that tagging is wrong for PDF/UA-1, this module corrects the written file
-with pikepdf, before pypdf adds page labels and metadata. Each correction names
+with pikepdf (the page labels and metadata are already in it: writers/pdf.py). Each correction names
 the WeasyPrint behaviour it undoes, so that it can be dropped when WeasyPrint
 fixes it upstream.
 """
@@ -195,7 +195,7 @@ def correct(data: bytes, written: Written | None = None) -> bytes:
         if identifier is not None:
             pdf.trailer.ID = pikepdf.Array([pikepdf.String(identifier), pikepdf.String(identifier)])
         out = io.BytesIO()
-        # static_id and a fixed object order keep the bytes reproducible; pypdf sets the real /ID later.
+        # static_id and a fixed object order keep the bytes reproducible; the /ID is the one set above.
         pdf.save(out, static_id=True, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
         return out.getvalue()
 

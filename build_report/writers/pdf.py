@@ -1,7 +1,7 @@
 """The PDF writer: finish the print layout into a tagged, PDF/UA-1 file.
 
-    layout (render.py) -> write_pdf, with the tag corrections of tagging.py
-        -> the PDF/UA-1 machine checks (pdfua.py) -> page labels and metadata (pypdf)
+    layout (render.py) -> write_pdf, whose finisher adds page labels and metadata
+        -> the tag corrections of tagging.py -> the PDF/UA-1 machine checks (pdfua.py)
 
 The same writer makes review drafts (`Options.draft`): the draft styles, the
 watermark and the stamp are in the HTML the layout came from.
@@ -99,7 +99,7 @@ def _claimed_if_checked(pdf: bytes, diagnostics: Diagnostics | None) -> bytes:
 
 
 def _describe(pdf: pydyf.PDF, manuscript: Manuscript, start: int, bleed: float | None) -> None:
-    """What `complete` adds with pypdf, added to WeasyPrint's PDF before it is written: page labels
+    """What `describe` adds with pikepdf, added by WeasyPrint's finisher before it writes the PDF: page labels
     (lower-roman before page `start`, the body's first page, then 1, 2...), the document info,
     the catalog's /Lang, and (`bleed`) each page's /BleedBox (as `describe` does with pikepdf)."""
     import pydyf
