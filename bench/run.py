@@ -160,8 +160,10 @@ def run_process(argv: Sequence[str | Path], cwd: Path, log: Path) -> Sample:
         out.flush()
         offset = out.tell()
         start = time.perf_counter()
+        # Each build's cache is build/.cache in its own working folder, never one named in the environment.
+        env = {name: value for name, value in os.environ.items() if name != "BUILD_REPORT_CACHE_DIR"}
         process = subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
