@@ -21,6 +21,7 @@ CRLF), its mode and its symlink, and keep the previous text in the first free
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -310,7 +311,7 @@ def _backup(file: Path, data: bytes, mode: int) -> Path:
 
 @dataclass(frozen=True)
 class Stamp:
-    """What a draft says about itself: version, build date and git commit."""
+    """What a draft says about itself: version, the time of its text (draft_stamp) and git commit."""
 
     version: str
     date: str
@@ -318,20 +319,46 @@ class Stamp:
     dirty: bool
 
     def __str__(self) -> str:
-        parts = [f"Draft {self.version}".strip(), f"built {self.date}"]
+        parts = [f"Draft {self.version}".strip(), f"as of {self.date}"]
         if self.commit:
             parts.append(f"commit {self.commit}" + (" + uncommitted changes" if self.dirty else ""))
         return " \u00b7 ".join(parts)
 
 
 def draft_stamp(root: Path, version: str) -> Stamp:
-    """The stamp for a draft of the manuscript in `root` (the git state is that folder's)."""
+    """The stamp for a draft of the manuscript in `root` (the git state is that folder's).
+
+    Its time is the text's, not the clock's: `SOURCE_DATE_EPOCH` if set; else, for a manuscript
+    without uncommitted changes, the time of the last commit that changed it; else the time of its
+    most recently modified file. Two drafts of the same text have the same stamp, so a rebuild
+    (`watch`, `make draft`) in a later minute renders only what changed (parallel.py's cache)."""
     epoch = source_date()
-    utc = dt.timezone.utc
-    moment = dt.datetime.fromtimestamp(epoch, utc) if epoch is not None else dt.datetime.now(utc)
     commit, dirty = git_state(root)
+    if epoch is None:
+        epoch = _text_time(root, commit, dirty)
+    moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
     version = f"v{version}" if version else ""
     return Stamp(version, moment.strftime("%Y-%m-%d %H:%M UTC"), commit, dirty)
+
+
+def _text_time(root: Path, commit: str, dirty: bool, limit: int = 20000) -> int:
+    """When the manuscript in `root` was last changed (see `draft_stamp`); the clock if nothing says."""
+    if commit and not dirty:
+        result = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%ct", "--", "."],
+                                capture_output=True, text=True)
+        if result.returncode == 0 and result.stdout.strip().isdigit():
+            return int(result.stdout.strip())
+    newest = 0.0
+    seen = 0
+    for folder, folders, files in os.walk(root):  # symlinks are not followed; hidden folders (.git) skipped
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in files:
+            seen += 1
+            if seen > limit:  # a manuscript is a few hundred files; bounded for one that is not
+                break
+            with contextlib.suppress(OSError):
+                newest = max(newest, os.lstat(os.path.join(folder, name)).st_mtime)
+    return int(newest) if newest else int(dt.datetime.now(dt.timezone.utc).timestamp())
 
 
 def git_state(folder: Path) -> tuple[str, bool]:

@@ -301,3 +301,24 @@ def test_the_parallel_build_keeps_the_single_pass_page_map(project: Path, monkey
     code, err = run(["epub", "mini", "--styles", "styles", "-o", "out.epub", "-v"])
     assert code == 0, err
     assert renders.count == 0 and "render" not in err
+
+
+def test_a_draft_rebuilt_later_takes_its_parts_from_the_cache(project: Path, monkeypatch) -> None:
+    """The draft stamp is the text's time, not the clock's: a rebuild in a later minute changes nothing."""
+    import datetime as dt
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    argv = ["draft", "mini", "--styles", "styles", "-o", "draft.pdf", "--jobs", "2", "-v"]
+    code, err = run(argv)
+    assert code == 0, err
+    first = (project / "draft.pdf").read_bytes()
+
+    class Later(dt.datetime):  # an hour later, as the clock would say
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime.fromtimestamp(dt.datetime.now(tz).timestamp() + 3600, tz)
+
+    monkeypatch.setattr(dt, "datetime", Later)
+    code, err = run(argv)
+    assert code == 0, err
+    assert parts_line(err) == (6, 0, 6) and (project / "draft.pdf").read_bytes() == first
