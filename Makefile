@@ -19,7 +19,7 @@ SOURCES := $(MANUSCRIPT)/report.yaml $(wildcard $(MANUSCRIPT)/*.yaml $(MANUSCRIP
 CODE    := $(wildcard build_report/*.py build_report/*/*.py build_report/templates/* styles/*.css) pyproject.toml
 DEPS    := $(SOURCES) $(CODE) $(VENV)/.installed
 
-.PHONY: all pdf html epub web govspeak print-pdf statement draft diff watch linkcheck check release lint test \
+.PHONY: all pdf html epub web govspeak print-pdf docx statement draft diff watch linkcheck check release lint test \
         check-epub clean install bench
 
 all: pdf epub web
@@ -29,6 +29,7 @@ epub: $(OUT).epub
 web: $(OUT)-web/index.html
 govspeak: $(OUT)-govspeak/README.md
 print-pdf: $(OUT)-print.pdf
+docx: $(OUT).docx
 
 $(OUT).pdf: $(DEPS)
 	$(BR) pdf $(MANUSCRIPT) -o $@ $(FLAGS)
@@ -45,6 +46,10 @@ $(OUT)-web/index.html: $(DEPS)
 
 $(OUT)-govspeak/README.md: $(DEPS)
 	$(BR) govspeak $(MANUSCRIPT) -o $(OUT)-govspeak $(FLAGS)
+
+# The Word file for reviewers (docs/docx.md): open review marks as tracked changes and comments.
+$(OUT).docx: $(DEPS) $(wildcard styles/reference.docx)
+	$(BR) docx $(MANUSCRIPT) -o $@ $(FLAGS)
 
 # The print PDF for a printer: 3 mm bleed, crop marks, chapters on right-hand pages.
 $(OUT)-print.pdf: $(DEPS)

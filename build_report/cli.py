@@ -84,6 +84,23 @@ def _parser(verb: str | None = None) -> argparse.ArgumentParser:
         mark = verbs.add_parser(name, parents=[quiet],
                                 help=f"{name} every review mark, rewriting the chapter files (keeps .bak)")
         mark.add_argument("--chapter", help=CHAPTER_HELP)
+        _add_selection(mark, f"only the marks to {name}")
+    comments = verbs.add_parser("comments", parents=[quiet],
+                                help="list every open review mark by chapter and reviewer, with its draft page")
+    comments.add_argument("-o", "--output", type=Path, help="write it to a .md, .csv or .pdf file instead")
+    comments.add_argument("--draft", type=Path, metavar="DRAFT.pdf",
+                          help="take the pages from this draft, built from the same text (default: lay out a draft)")
+    comments.add_argument("--chapter", help=CHAPTER_HELP)
+    _add_selection(comments, "only these marks")
+    comments.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
+    comments.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
+    comments = verbs.add_parser("import-comments", parents=[quiet],
+                                help="write a reviewed draft PDF's annotations into the chapters as review marks")
+    comments.add_argument("pdf", type=Path, metavar="DRAFT.pdf", help="the draft PDF with the reviewer's annotations")
+    word = verbs.add_parser("import-docx", parents=[quiet],
+                            help="write a reviewed DOCX's tracked changes and comments into the chapters "
+                                 "as review marks")
+    word.add_argument("docx", type=Path, metavar="REVIEWED.docx", help="the DOCX from `build-report docx`, reviewed")
     diff = verbs.add_parser("diff", parents=[common], help="a draft showing what changed since git ref REF")
     diff.add_argument("ref", metavar="REF", help="a git commit, tag or branch")
     diff.add_argument("--source-refs", action="store_true", help=SOURCE_REFS_HELP)
@@ -223,6 +240,29 @@ def _add_jobs(parser: argparse.ArgumentParser) -> None:
                              "%(default)s); 1 renders it in one pass")
 
 
+def _add_selection(parser: argparse.ArgumentParser, what: str) -> None:
+    """--reviewer NAME and --mark N (numbers as `build-report comments` prints them), each repeatable."""
+    parser.add_argument("--reviewer", action="append", default=[], metavar="NAME",
+                        help=f"{what}: by this reviewer (repeatable)")
+    parser.add_argument("--mark", action="append", type=_numbers, default=[], metavar="N",
+                        help=f"{what}: with these numbers, as `comments` prints them: 3, 3,5 or 3-7 (repeatable)")
+
+
+def _numbers(value: str) -> list[int]:
+    """'3', '3,5', '3-7' -> the numbers."""
+    numbers: list[int] = []
+    for part in value.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            low, high = int(first), int(last if dash else first)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a mark number or range: '{part.strip()}'") from None
+        if low < 1 or high < low or high - low > 100_000:
+            raise argparse.ArgumentTypeError(f"not a mark number or range: '{part.strip()}'")
+        numbers += range(low, high + 1)
+    return numbers
+
+
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -264,10 +304,17 @@ def cmd_accept(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextI
     from . import review
 
     manuscript = _load(args, diagnostics, timer)
-    chapters = [select_chapter(manuscript, args.chapter)] if args.chapter else manuscript.chapters
+    chapter = select_chapter(manuscript, args.chapter) if args.chapter else None
+    chapters = [chapter] if chapter else manuscript.chapters
+    only = None
+    if args.reviewer or args.mark:  # just these items, numbered as `comments` numbers them
+        chosen = review.select_items(review.numbered_items(manuscript, diagnostics), args.reviewer,
+                                     [n for numbers in args.mark for n in numbers], chapter)
+        keys = {(entry.chapter.path, entry.key) for entry in chosen}
+        only = lambda path, key: (path, key) in keys  # noqa: E731
     done = "accepted" if accept else "rejected"
     rewritten = 0
-    for rewrite in review.rewrite_chapters(manuscript, chapters, accept, diagnostics):
+    for rewrite in review.rewrite_chapters(manuscript, chapters, accept, diagnostics, only):
         rewritten += 1
         if not args.quiet:  # printed as each file is written, so a failure later still shows what was done
             print(f"{rewrite.path}: {done} {rewrite.marks} review mark{'s' * (rewrite.marks != 1)} "
@@ -277,8 +324,66 @@ def cmd_accept(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextI
     return EXIT_OK
 
 
+def cmd_comments(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """Every open review mark, numbered, with its draft page (comments.py): a table, or -o FILE."""
+    from . import comments, review
+
+    if args.output and args.output.suffix.lower() not in comments.FORMATS:
+        raise UsageError(f"-o {args.output}: write the summary to a .md, .csv or .pdf file (or leave out -o)")
+    if args.draft and (problem := confine.file_problem(args.draft)):
+        raise UsageError(f"--draft {args.draft}: {problem}")
+    manuscript = _load(args, diagnostics, timer)
+    chapter = select_chapter(manuscript, args.chapter) if args.chapter else None
+    items = review.numbered_items(manuscript, diagnostics)
+    shown = review.select_items(items, args.reviewer, [n for numbers in args.mark for n in numbers], chapter)
+    options = _options(args)
+    if not shown:
+        pages, source = {}, ""
+    elif args.draft:
+        pages = comments.pages_from_draft(manuscript, shown, args.draft, options, diagnostics, timer)
+        source = f"those of {args.draft.name}"
+    else:
+        pages = comments.pages_from_layout(manuscript, shown, options, diagnostics, timer)
+        source = "those of a review draft of the text as it is now (build-report draft)"
+    summary = comments.summarise(manuscript, shown, pages, source)
+    if args.output:
+        comments.write(summary, args.output, manuscript, options, diagnostics)
+        _done(args, args.output, stdout)
+    else:
+        try:
+            stdout.writelines(printable(line) + "\n" for line in comments.render_text(summary).split("\n"))
+            stdout.flush()
+        except BrokenPipeError:  # `comments | head`: the reader has what it wanted
+            if stdout is sys.stdout:  # Python would report the pipe again when it flushes stdout at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
+
+
 def cmd_reject(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
     return cmd_accept(args, diagnostics, timer, stdout, accept=False)
+
+
+def cmd_import_comments(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """A draft PDF's annotations into the chapter files as CriticMarkup (comments_import.py); exit 1 when
+    an annotation could not be placed (each is a warning with its page)."""
+    from . import comments_import
+
+    manuscript = _load(args, diagnostics, timer)
+    outcome = comments_import.import_comments(args.pdf, manuscript, diagnostics, None if args.quiet else stdout)
+    for written in outcome.files:
+        if not args.quiet:
+            print(f"rewrote {written}", file=stdout)
+    return EXIT_CHECKS_FAILED if outcome.unplaced else EXIT_OK
+
+
+def cmd_import_docx(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
+    """A reviewed DOCX's tracked changes and comments into the chapter files (docx_import.py); exit 1 when
+    something could not be placed or the reviewer made untracked edits (shown as a diff; nothing written)."""
+    from . import docx_import
+
+    manuscript = _load(args, diagnostics, timer)
+    diagnostics.check()
+    return docx_import.import_docx(args.docx, manuscript, diagnostics, stdout)
 
 
 def cmd_diff(args, diagnostics: Diagnostics, timer: build.Timer, stdout: TextIO) -> int:
@@ -491,7 +596,9 @@ def _done(args, out: Path, stdout: TextIO) -> None:
 
 VERBS: dict[str, Callable[..., int]] = {
     **{name: cmd_write for name in writers.names()}, "draft": cmd_draft,
-    "accept": cmd_accept, "reject": cmd_reject, "diff": cmd_diff, "check-links": cmd_check_links,
+    "accept": cmd_accept, "reject": cmd_reject, "comments": cmd_comments, "import-comments": cmd_import_comments,
+    "import-docx": cmd_import_docx,
+    "diff": cmd_diff, "check-links": cmd_check_links,
     "watch": cmd_watch, "new": cmd_new, "import": cmd_import, "check-pdf": cmd_check_pdf,
     "statement": cmd_statement, "check": cmd_check,
     "release": cmd_release,

@@ -23,15 +23,17 @@ from __future__ import annotations
 import bisect
 import contextlib
 import datetime as dt
+import hashlib
 import itertools
 import os
 import re
 import stat
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any, Protocol
 from xml.etree import ElementTree as etree
 
 from . import confine
@@ -39,6 +41,7 @@ from .config import normalise_newlines
 from .diagnostics import BuildReportError, Diagnostic, Diagnostics
 from .model import Chapter, Location, Manuscript
 from .output import source_date, write_atomic
+from .text import did_you_mean
 
 # -- The syntax -------------------------------------------------------------------------------
 
@@ -75,6 +78,16 @@ class Mark:
         if self.opener == "{==":
             return self.content
         return ""
+
+
+class Spliced(Protocol):
+    """What `splice_marks` replaces: a mark, or a review item (a change and its comment)."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -191,14 +204,187 @@ def resolve_marks(text: str, accept: bool) -> str:
     return splice_marks(text, scan_marks(text, body_start(text)).marks, lambda mark: mark.resolved(accept))
 
 
-def splice_marks(text: str, marks: list[Mark], replace: Callable[[Mark], str]) -> str:
-    """`text` with each of its `marks` (from `scan_marks(text)`) replaced by `replace(mark)`."""
+def splice_marks(text: str, marks: Sequence[Spliced], replace: Callable[[Any], str]) -> str:
+    """`text` with each of its `marks` (from `scan_marks(text)`, or review items) replaced by `replace(mark)`."""
     out, last = [], 0
     for mark in marks:
         out += [text[last:mark.start], replace(mark)]
         last = mark.end
     out.append(text[last:])
     return "".join(out)
+
+
+# -- Reviewers and review items ---------------------------------------------------------------
+#
+# The convention every reader and writer of review marks follows (docs/reviewing.md):
+#   {>>Ann Smith, 2026-11-30: text<<} or {>>Ann Smith: text<<}   a comment by a reviewer
+#   {>>text<<}                                                   a comment without one
+#   {--words--}{>>Ann Smith, 2026-11-30<<}                       a change, attributed
+#   {==words==}{>>Ann Smith: note<<}                             a highlight with a reviewer's note
+# A comment written right after a change mark (no space between) belongs to it: together they are
+# one review *item*, accepted or rejected as one (the comment goes with the change).
+
+KINDS = {"{++": "insertion", "{--": "deletion", "{~~": "substitution", "{==": "highlight", "{>>": "comment"}
+NAME_LIMIT = 60  # the longest reviewer name read as one
+# 'Name, 2026-11-30: text', 'Name: text' (the colon then white space or the end: 'see https://x' is text),
+# or 'Name, 2026-11-30' alone. A name has no ',', ':', brace, angle bracket or line break.
+_BY = re.compile(r"(?P<name>[^,:\r\n{}<>]+?)[ \t]*(?:,[ \t]*(?P<date>\d{4}-\d{2}-\d{2}))?[ \t]*"
+                 r"(?::(?P<text>(?:\s.*)?)|(?P<bare>))", re.S)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What a comment says: who wrote it ('' for nobody), when ('' or YYYY-MM-DD), and its text."""
+
+    reviewer: str
+    date: str
+    text: str
+
+
+def attribution(comment: str) -> Attribution:
+    """Read a comment's content: 'Ann Smith, 2026-11-30: Check this' -> ('Ann Smith', '2026-11-30', 'Check this').
+
+    'Ann Smith, 2026-11-30' alone is an attribution without text; anything else is text by nobody."""
+    comment = comment.strip()
+    if len(re.split(r"[,:\n]", comment, maxsplit=1)[0]) > NAME_LIMIT:  # no name: and the match stays short
+        return Attribution("", "", comment)
+    match = _BY.fullmatch(comment)
+    if match and len(match.group("name")) <= NAME_LIMIT and (match.group("bare") is None or match.group("date")):
+        return Attribution(match.group("name").strip(), match.group("date") or "", (match.group("text") or "").strip())
+    return Attribution("", "", comment)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One review item: a change mark with the comment attached to it, a change mark alone, or a comment."""
+
+    mark: Mark  # the change, or the comment of a lone comment
+    comment: Mark | None = None  # the comment written right after a change
+
+    @property
+    def kind(self) -> str:
+        return KINDS[self.mark.opener]
+
+    @property
+    def start(self) -> int:
+        return self.mark.start
+
+    @property
+    def end(self) -> int:
+        return (self.comment or self.mark).end
+
+    @property
+    def line(self) -> int:
+        return self.mark.line
+
+    @property
+    def attribution(self) -> Attribution:
+        note = self.comment if self.comment is not None else self.mark if self.mark.opener == "{>>" else None
+        return attribution(note.content) if note is not None else Attribution("", "", "")
+
+    @property
+    def reviewer(self) -> str:
+        return self.attribution.reviewer
+
+    def resolved(self, accept: bool) -> str:
+        """The text that replaces the whole item: its change accepted (or rejected), its comment dropped."""
+        return self.mark.resolved(accept)
+
+
+def review_items(marks: list[Mark]) -> list[Item]:
+    """Group the marks of one text (`scan_marks`, in order) into review items."""
+    items: list[Item] = []
+    index = 0
+    while index < len(marks):
+        mark = marks[index]
+        after = marks[index + 1] if index + 1 < len(marks) else None
+        if mark.opener != "{>>" and after is not None and after.opener == "{>>" and after.start == mark.end:
+            items.append(Item(mark, after))
+            index += 2
+        else:
+            items.append(Item(mark))
+            index += 1
+    return items
+
+
+def mark_keys(marks: list[Mark]) -> list[str]:
+    """A key for each mark of a chapter, from its kind and text: the same in the chapter file's scan
+    and in the Markdown renderer's (markdown/critic.py), which may see more marks (an included file's).
+    A repeated mark gets '-2', '-3'... The draft's anchors for the marks are made from these keys."""
+    seen: dict[str, int] = {}
+    keys = []
+    for mark in marks:
+        digest = hashlib.sha1(f"{mark.opener}\0{mark.content}\0{mark.new}".encode()).hexdigest()[:10]
+        seen[digest] = seen.get(digest, 0) + 1
+        keys.append(digest if seen[digest] == 1 else f"{digest}-{seen[digest]}")
+    return keys
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """A review item of the manuscript with its number: items are numbered from 1 in chapter order,
+    then in the order they are written; `build-report comments` prints these numbers."""
+
+    number: int
+    chapter: Chapter
+    item: Item
+    key: str  # the key of the item's first mark (`mark_keys`)
+    text: str  # the chapter file's text the item is in (for its line's context)
+
+
+def numbered_items(manuscript: Manuscript, diagnostics: Diagnostics) -> list[Numbered]:
+    """Every review item in the chapter files as they are now (not as loaded), numbered.
+
+    A chapter that cannot be read (it left the manuscript, is not UTF-8 any longer) is an error."""
+    problems: list[tuple[Location, str]] = []
+    found: list[Numbered] = []
+    for chapter in manuscript.chapters:
+        plan = _plan(manuscript.root, chapter.path, problems, unbalanced=False)
+        if plan is None:
+            continue
+        keys = dict(zip((id(mark) for mark in plan.scan.marks), mark_keys(plan.scan.marks), strict=True))
+        for item in review_items(plan.scan.marks):
+            found.append(Numbered(len(found) + 1, chapter, item, keys[id(item.mark)], plan.text))
+    for where, message in problems:
+        diagnostics.error(where, message)
+    diagnostics.check()
+    return found
+
+
+class UnknownSelection(BuildReportError):
+    """--reviewer or --mark names no review item (a usage error: exit 2)."""
+
+
+def select_items(items: list[Numbered], reviewers: Sequence[str] = (), numbers: Sequence[int] = (),
+                 chapter: Chapter | None = None) -> list[Numbered]:
+    """The items by one of `reviewers` (case and spacing ignored) and, if `numbers` are given, with one
+    of those numbers, in `chapter` if given. A reviewer with no item, or a number out of range, is
+    `UnknownSelection`, with a hint."""
+    known = sorted({entry.item.reviewer for entry in items if entry.item.reviewer})
+    wanted = set()
+    for name in reviewers:
+        match = [reviewer for reviewer in known if _same_name(reviewer, name)]
+        if not match:
+            hint = did_you_mean(name, known) or (f" (the reviewers are {', '.join(repr(k) for k in known)})"
+                                                 if known else " (no review mark names a reviewer)")
+            raise UnknownSelection(f"no review mark by '{name}'{hint}")
+        wanted.update(match)
+    for number in numbers:
+        if not 1 <= number <= len(items):
+            there = "there are none" if not items else "there is only 1" if len(items) == 1 else \
+                f"they are numbered 1 to {len(items)}"
+            raise UnknownSelection(f"no review mark {number}: {there} (build-report comments lists them)")
+        if chapter is not None and items[number - 1].chapter is not chapter:
+            raise UnknownSelection(f"review mark {number} is in {items[number - 1].chapter.path}, "
+                                   f"not in {chapter.path}")
+    return [entry for entry in items
+            if (not reviewers or entry.item.reviewer in wanted)
+            and (not numbers or entry.number in numbers)
+            and (chapter is None or entry.chapter is chapter)]
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
 
 # -- Final builds, accept and reject ----------------------------------------------------------
@@ -235,8 +421,12 @@ class _Plan:
 
 
 def rewrite_chapters(manuscript: Manuscript, chapters: list[Chapter], accept: bool,
-                     diagnostics: Diagnostics) -> Iterator[Rewrite]:
-    """Accept (or reject) the marks in these chapters' files, yielding each file once it is rewritten.
+                     diagnostics: Diagnostics, only: Callable[[str, str], bool] | None = None) -> Iterator[Rewrite]:
+    """Accept (or reject) the review items in these chapters' files, yielding each file once it is rewritten.
+
+    With `only`, just the items for which `only(chapter path, key)` is true (`Numbered.key`); the
+    rest of the file, other items included, keeps its bytes. An item is a change with its comment
+    (`review_items`): both go. `Rewrite.marks` counts items.
 
     Every chapter is checked before anything is written: its file must still be a regular
     UTF-8 file inside the manuscript, and no mark in it may be unbalanced. Otherwise each
@@ -258,15 +448,17 @@ def rewrite_chapters(manuscript: Manuscript, chapters: list[Chapter], accept: bo
     if problems:
         raise Refused(f"{verb}: nothing was rewritten (fix the problems reported, then run it again)")
     for plan in plans:
-        if not plan.scan.marks:
+        keys = dict(zip((id(mark) for mark in plan.scan.marks), mark_keys(plan.scan.marks), strict=True))
+        items = [item for item in review_items(plan.scan.marks) if only is None or only(plan.path, keys[id(item.mark)])]
+        if not items:
             continue
         backup = _backup(plan.file, plan.data, plan.mode)
-        text = splice_marks(plan.text, plan.scan.marks, lambda mark: mark.resolved(accept))
+        text = splice_marks(plan.text, items, lambda item: item.resolved(accept))
         write_atomic(plan.file, text.encode("utf-8"), plan.mode)
-        yield Rewrite(plan.path, len(plan.scan.marks), confine.relative(backup, manuscript.root))
+        yield Rewrite(plan.path, len(items), confine.relative(backup, manuscript.root))
 
 
-def _plan(root: Path, path: str, problems: list[tuple[Location, str]]) -> _Plan | None:
+def _plan(root: Path, path: str, problems: list[tuple[Location, str]], unbalanced: bool = True) -> _Plan | None:
     """What rewriting chapter `path` involves; None, after adding to `problems`, when it must not be."""
     try:
         file = confine.inside(root, path)  # a symlink's target, if it stays inside the manuscript
@@ -284,7 +476,8 @@ def _plan(root: Path, path: str, problems: list[tuple[Location, str]]) -> _Plan 
         problems.append((Location(path, data[: exc.start].count(b"\n") + 1), "cannot be rewritten: not UTF-8 text"))
         return None
     scan = scan_marks(text, body_start(text))
-    problems += [(Location(path, unbalanced.line), str(unbalanced)) for unbalanced in scan.unbalanced]
+    if unbalanced:
+        problems += [(Location(path, problem.line), str(problem)) for problem in scan.unbalanced]
     return _Plan(path, file, data, stat.S_IMODE(file.stat().st_mode), scan, text)
 
 
@@ -386,7 +579,12 @@ def source_ref(chapter: Chapter, line: int) -> str:
 
 
 def mark_for_review(body: etree.Element, chapter: Chapter, source_refs: bool) -> None:
-    """Number comments, flag changed blocks for change bars, and add source references."""
+    """Number comments, flag changed blocks for change bars, and add source references.
+
+    Each mark's first element keeps its key (`mark_keys`, set by markdown/critic.py) as
+    `data-mark="CHAPTER/KEY"` and has an id, so the layout knows its page (`mark_anchors`): an
+    insertion or deletion `CHAPTER--change-N` (the changes summary of a diff links to those), any
+    other `CHAPTER--mark-KEY`."""
     parents = {child: parent for parent in body.iter() for child in parent}
     comments = []
     changes = 0
@@ -396,6 +594,10 @@ def mark_for_review(body: etree.Element, chapter: Chapter, source_refs: bool) ->
             if element.tag in ("ins", "del"):
                 changes += 1
                 element.set("id", f"{chapter.id}--change-{changes}")
+            if key := element.get("data-mark"):
+                element.set("data-mark", f"{chapter.id}/{key}")
+                if element.get("id") is None:
+                    element.set("id", f"{chapter.id}--mark-{key}")
             if "comment" in classes:
                 comments.append(element)
                 element.set("class", "review-comment")
@@ -413,11 +615,21 @@ def mark_for_review(body: etree.Element, chapter: Chapter, source_refs: bool) ->
         listing = etree.SubElement(notes, "ol")
         for number, comment in enumerate(comments, 1):
             item = etree.SubElement(listing, "li")
-            item.text = "".join(comment.itertext())
+            said = attribution("".join(comment.itertext()))
+            if said.reviewer:  # 'Ann Smith (2026-11-30): text'
+                name = etree.SubElement(item, "strong")
+                name.text = said.reviewer
+                name.tail = (f" ({said.date})" if said.date else "") + (f": {said.text}" if said.text else "")
+            else:
+                item.text = said.text
             block = _enclosing_block(comment, parents)
             line = block.get("data-line") if block is not None else None
             if line:
-                item.text += f" ({source_ref(chapter, int(line))})"
+                last = item[-1] if len(item) else None
+                if last is not None:
+                    last.tail = (last.tail or "") + f" ({source_ref(chapter, int(line))})"
+                else:
+                    item.text = (item.text or "") + f" ({source_ref(chapter, int(line))})"
             comment.text, comment[:] = str(number), []
 
 
@@ -429,3 +641,24 @@ def _ancestors(element: etree.Element, parents: dict):
 
 def _enclosing_block(element: etree.Element, parents: dict) -> etree.Element | None:
     return next((p for p in _ancestors(element, parents) if p.tag in _BLOCKS), None)
+
+
+def mark_anchors(html: str) -> dict[tuple[str, str], str]:
+    """(chapter id, mark key) -> the id of the mark's first element, in a draft's print HTML
+    (`mark_for_review`): the name of its destination in the draft PDF and of its anchor in the layout."""
+    from html.parser import HTMLParser
+
+    found: dict[tuple[str, str], str] = {}
+
+    class Anchors(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            values = dict(attrs)
+            mark, name = values.get("data-mark"), values.get("id")
+            if mark and name and "/" in mark:
+                chapter, _, key = mark.partition("/")
+                found.setdefault((chapter, key), name)
+
+    parser = Anchors(convert_charrefs=True)
+    parser.feed(html)
+    parser.close()
+    return found

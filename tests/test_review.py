@@ -6,6 +6,7 @@ import io
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,7 @@ def test_accept_and_reject_rewrite_the_manuscript(tmp_path: Path, accept: bool, 
     original = chapter.read_text() + MARKED
     chapter.write_text(original)
     code, out = run("accept" if accept else "reject", str(root), "--chapter", "1")
-    assert code == 0 and "5 review marks" in out
+    assert code == 0 and "4 review marks" in out  # the highlight and its comment are one item
     assert chapter.read_text().rstrip().endswith(expected)
     assert (root / "chapters" / "01-first.md.bak").read_text() == original
     assert run("pdf", str(root), "-o", str(tmp_path / "ok.pdf"))[0] == 0
@@ -426,3 +427,180 @@ def test_diff_reports_the_current_manuscripts_problems_once(repo: Path, tmp_path
     assert code == 2
     assert "chapters/02-second.md:7: error: unknown place 'brackenfald'" in err
     assert "Traceback" not in err and "internal error" not in err
+
+
+# -- The draft's furniture on the page (issue 13, item 5) ---------------------------------------------
+
+MM = 72 / 25.4  # points in a millimetre
+TINT_WARM = (0.972549, 0.92549, 0.901961)  # tokens.css --tint-warm: the draft box's background
+
+
+def _matrix(a: list[float], b: list[float]) -> list[float]:
+    return [a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3], a[2] * b[0] + a[3] * b[2],
+            a[2] * b[1] + a[3] * b[3], a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5]]
+
+
+def _apply(m: list[float], x: float, y: float) -> tuple[float, float]:
+    return x * m[0] + y * m[2] + m[4], x * m[1] + y * m[3] + m[5]
+
+
+def _advances(font) -> tuple[dict[int, float], float, float, float]:
+    """A Type0 font's glyph widths (its descendant's /W), default width, ascent and descent (1/1000 em)."""
+    import pikepdf
+
+    descendant = font.DescendantFonts[0]
+    widths: dict[int, float] = {}
+    array = list(descendant.get("/W", []))
+    index = 0
+    while index < len(array):
+        first, then = int(array[index]), array[index + 1]
+        if isinstance(then, pikepdf.Array):
+            widths.update({first + k: float(v) for k, v in enumerate(then)})
+            index += 2
+        else:
+            widths.update({glyph: float(array[index + 2]) for glyph in range(first, int(then) + 1)})
+            index += 3
+    descriptor = descendant.FontDescriptor
+    return widths, float(descendant.get("/DW", 1000)), float(descriptor.Ascent), float(descriptor.Descent)
+
+
+def painted(page) -> tuple[list[tuple[float, float, float, float]], list[tuple[float, float, float, float]]]:
+    """(the box of each glyph of the watermark, each rectangle filled with --tint-warm) on a page, as
+    (left, top, right, bottom) in points from the sheet's top left corner. The watermark is the text in
+    `/Artifact <</Subtype /Watermark>>` marked content (tagging.py); glyph boxes are advance x ascent."""
+    import pikepdf
+
+    height = float(page.MediaBox[3])
+    fonts = page.Resources.Font
+    ctm, stack, marked = [1.0, 0, 0, 1, 0, 0], [], []
+    tm, font, size, fill, pending = [1.0, 0, 0, 1, 0, 0], None, 0.0, (0.0, 0.0, 0.0), []
+    glyphs, rects = [], []
+
+    def box(points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+        xs, ys = [x for x, _ in points], [height - y for _, y in points]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "q":
+            stack.append((ctm, fill))
+        elif op == "Q":
+            ctm, fill = stack.pop()
+        elif op == "cm":
+            ctm = _matrix([float(v) for v in operands], ctm)
+        elif op == "rg":
+            fill = tuple(round(float(v), 4) for v in operands)
+        elif op == "re":
+            x, y, w, h = (float(v) for v in operands)
+            pending.append(box([_apply(ctm, x, y), _apply(ctm, x + w, y + h)]))
+        elif op in ("f", "f*", "B", "B*", "n", "S"):
+            if op.startswith("f") and fill == tuple(round(v, 4) for v in TINT_WARM):
+                rects += pending
+            pending = []
+        elif op == "BDC":
+            properties = operands[1]
+            marked.append(isinstance(properties, pikepdf.Dictionary) and properties.get("/Subtype") == "/Watermark")
+        elif op == "BMC":
+            marked.append(False)
+        elif op == "EMC" and marked:
+            marked.pop()
+        elif op == "Tf":
+            font, size = fonts[operands[0]], float(operands[1])
+        elif op == "Tm":
+            tm = [float(v) for v in operands]
+        elif op == "TJ" and any(marked) and font is not None:
+            widths, default, ascent, descent = _advances(font)
+            matrix, x = _matrix(tm, ctm), 0.0
+            for part in operands[0]:
+                if isinstance(part, (int, float, Decimal)):
+                    x -= float(part) / 1000 * size
+                    continue
+                data = bytes(part)
+                for at in range(0, len(data), 2):
+                    advance = widths.get(int.from_bytes(data[at:at + 2], "big"), default) / 1000 * size
+                    corners = [(gx, gy) for gx in (x, x + advance) for gy in (descent / 1000 * size,
+                                                                              ascent / 1000 * size)]
+                    glyphs.append(box([_apply(matrix, gx, gy) for gx, gy in corners]))
+                    x += advance
+    return glyphs, rects
+
+
+def _words(pdf: Path, page: int) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """(word, (left, top, right, bottom)) on a page, by pdftotext -bbox (poppler-utils)."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    out = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return [(word, (float(x0), float(y0), float(x1), float(y1))) for x0, y0, x1, y1, word in
+            re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', out)]
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.fixture(scope="module", params=["govuk", "book"])
+def themed_draft(request, tmp_path_factory) -> tuple[str, Path]:
+    """A draft of the mini report in each theme, with a publisher as long as the sample's."""
+    root = tmp_path_factory.mktemp(f"draft-{request.param}") / "m"
+    shutil.copytree(MINI, root)
+    report = root / "report.yaml"
+    report.write_text(report.read_text().replace("publisher: Test Press",
+                                                 f"publisher: {PUBLISHER}\ntheme: {request.param}"))
+    out = root.parent / "draft.pdf"
+    code, printed = run("draft", str(root), "-o", str(out), "--jobs", "1")
+    assert code == 0, printed
+    return request.param, out
+
+
+PUBLISHER = "Centre for Public Service Leadership and Local Government Innovation"  # two lines on the cover
+
+
+def test_the_review_draft_box_leaves_the_cover_text_clear(themed_draft: tuple[str, Path]) -> None:
+    """The box used to sit over the end of the publisher line ("CENTRE FOR PUBLIC SERVICE LEADERSI")."""
+    import pikepdf
+
+    _, out = themed_draft
+    with pikepdf.open(out) as pdf:
+        _, rects = painted(pdf.pages[0])
+    assert rects, "no draft box on the cover"
+    box = (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+    # pdftotext's "words" here are runs of text (the tagged spans' /ActualText), a line or a word each.
+    words = [(word.strip(), where) for word, where in _words(out, 1) if word.strip()]
+    named = set(PUBLISHER.casefold().split())
+    publisher = [(word, where) for word, where in words if word.isupper() and set(word.casefold().split()) <= named]
+    assert " ".join(word for word, _ in publisher).casefold() == PUBLISHER.casefold()  # all of it, on 2 lines
+    title = [(word, where) for word, where in words if word in ("A Small Report", "A", "Small", "Report")]
+    assert title
+    for word, where in publisher + title:
+        assert not _overlap(box, where), f"the draft box covers {word!r}"
+    assert all(where[3] < box[1] for _, where in publisher)  # below the publisher...
+    assert all(box[3] < where[1] for _, where in title)  # ...and above the title
+    inside = [word for word, where in words if box[0] <= where[0] and where[2] <= box[2]
+              and box[1] <= where[1] and where[3] <= box[3]]
+    assert " ".join(inside).startswith("Review draft Draft v0.3")
+
+
+def test_the_watermark_is_centred_on_every_page_and_clear_of_its_edges(themed_draft: tuple[str, Path]) -> None:
+    """It used to sit right of and below the centre, its last letter at the text's right edge, where it
+    was cut off; now it is centred on the sheet, well inside the text area (where nothing is clipped)."""
+    import pikepdf
+
+    from build_report import themes
+
+    theme, out = themed_draft
+    tokens = themes.STYLES / "themes" / f"{theme}.css"
+    top = float(themes.token(tokens, "page-top").removesuffix("mm")) * MM
+    bottom = float(themes.token(tokens, "page-bottom").removesuffix("mm")) * MM
+    left, right = 22 * MM, 40 * MM  # draft.css: --draft-margin-left, --draft-margin-right
+    with pikepdf.open(out) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            width, height = float(page.MediaBox[2]), float(page.MediaBox[3])
+            glyphs, _ = painted(page)
+            assert len(glyphs) == 5, f"page {number}: {len(glyphs)} watermark glyphs"
+            x0, y0 = min(g[0] for g in glyphs), min(g[1] for g in glyphs)
+            x1, y1 = max(g[2] for g in glyphs), max(g[3] for g in glyphs)
+            assert abs((x0 + x1) / 2 - width / 2) < 1 * MM and abs((y0 + y1) / 2 - height / 2) < 1 * MM, \
+                f"page {number}: the watermark is not centred"
+            spare = min(x0 - left, width - right - x1, y0 - top, height - bottom - y1)
+            assert spare > 5 * MM, f"page {number}: the watermark is {spare / MM:.1f} mm from the text area's edge"
