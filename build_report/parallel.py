@@ -88,6 +88,7 @@ from .model import Location, Manuscript
 if TYPE_CHECKING:
     from .build import Build
     from .pagemap import PageMap
+    from .pdfua import PageMemo
 
 MAX_PASSES = 4  # renders of a part's inputs before the build gives up and falls back to the single pass
 CACHE_LIMIT = 256 * 1024 * 1024  # bytes of part PDFs kept; the least recently used go first
@@ -785,9 +786,22 @@ class PartStore:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}
 
-    def remember(self, document: str, measures: dict[str, Measure]) -> None:
+    def remember(self, document: str, measures: dict[str, Measure], walked: PageMemo | None = None) -> None:
         data = {name: dataclasses.asdict(measure) for name, measure in measures.items()}
         _write(self.folder / f"memo-{document}.json", json.dumps(data, sort_keys=True).encode("utf-8"))
+        if walked is not None:
+            _write(self.folder / f"walked-{document}.json", json.dumps(walked.kept(), sort_keys=True).encode("utf-8"))
+
+    def walked(self, document: str) -> PageMemo:
+        """The pages of this document that the last PDF/UA-1 check walked (pdfua.PageMemo); a memo that
+        cannot be read is an empty one."""
+        from .pdfua import PageMemo
+
+        try:
+            data = json.loads((self.folder / f"walked-{document}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        return PageMemo(data if isinstance(data, dict) else {})
 
 
 class FontPrograms:
@@ -936,14 +950,15 @@ def write(build: Build, jobs: int) -> bytes | None:
         stitched = stitch.stitch([r.pdf for r in final if r.pdf is not None],
                                  [set(r.measure.anchors) for r in final], store.programs() if store else None,
                                  describe=lambda pdf: describe(pdf, manuscript, start))
+    walked = store.walked(document) if store else None  # the pages the PDF/UA-1 checks walked last time
     with build.timer.stage("finish"):
-        data = complete(stitched, build.diagnostics)
+        data = complete(stitched, build.diagnostics, walked)
     build.diagnostics.check()
     build.save_page_map(_page_map(settled, final), rendered=warned)
     if store:
         store.commit()
         store.remember(document, {part.name: m for part, m in zip(plan.parts, measures, strict=True)
-                                  if m is not None})
+                                  if m is not None}, walked)
     return data
 
 

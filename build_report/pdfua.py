@@ -25,6 +25,7 @@ is checked (issue 10). The approach:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 from collections import Counter, defaultdict
@@ -294,29 +295,93 @@ class _FontUse:
     rendered: bool = False  # shown with a rendering mode other than 3 (invisible)
 
 
+class PageMemo:
+    """What the content walk learnt from pages that needed nothing else: found nothing wrong, painted no
+    Form XObject and named no marked-content properties. Keyed by the SHA-256 of the page's content,
+    it holds the page's MCIDs and, per font resource name, the codes shown and whether visibly.
+
+    The parallel build (parallel.py) keeps one per document in its cache: the pages of a part taken
+    from the cache have the same content in the stitched file, so only the pages of parts rendered
+    again are walked. A remembered page is used only if every one of its MCIDs is owned by a
+    structure element of the file checked and each font name it used is a font of that page's
+    resources; otherwise it is walked as any other page."""
+
+    def __init__(self, entries: dict[str, dict] | None = None):
+        self.entries: dict[str, dict] = dict(entries or {})
+        self.used: set[str] = set()
+
+    def kept(self) -> dict[str, dict]:
+        """The entries this check used or made: what to keep for the next one."""
+        return {key: self.entries[key] for key in sorted(self.used) if key in self.entries}
+
+
 class _ContentWalk:
     """One pass over every page's content and the Form XObjects it paints.
 
     Records (checkpoint, page, object, message) problems of marked content, the MCIDs present
     per page or stream, the fonts and codes shown, and how often each Form XObject is painted."""
 
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, memo: PageMemo | None = None):
         self.doc = doc
+        self.memo = memo
         self.findings: list[Finding] = []
         self.mcids: dict[tuple[int, int] | int, set[int]] = defaultdict(set)
         self.fonts: dict[tuple[int, int] | int, _FontUse] = {}
         self.form_uses: Counter = Counter()
         self.forms_with_mcids: set[tuple[int, int] | int] = set()
         self._walked: set[tuple] = set()
+        self._page_fonts: dict[str, list] | None = None  # font name -> [shown visibly, codes], while memoising
+        self._simple = True  # the page walked so far painted no Form XObject and named no properties
 
     def run(self) -> None:
         for number, page in enumerate(self.doc.pdf.pages, 1):
+            digest = _content_digest(page.obj) if self.memo is not None else None
+            if digest is not None and self._recall(digest, page.obj, number):
+                continue
             try:
                 operations = pikepdf.parse_content_stream(page)
             except pikepdf.PdfError as exc:
                 self.findings.append(Finding("01-005", number, _ref(page.obj), f"content cannot be parsed: {exc}"))
                 continue
+            found, self._simple = len(self.findings), True
+            shown: dict[str, list] | None = {} if digest is not None else None
+            self._page_fonts = shown
             self._walk(operations, page.obj.get("/Resources", Dictionary()), number, page.obj.objgen, None)
+            self._page_fonts = None
+            if digest is not None and shown is not None and self.memo is not None and self._simple \
+                    and len(self.findings) == found:
+                self.memo.entries[digest] = {
+                    "mcids": sorted(self.mcids.get(page.obj.objgen, ())),
+                    "fonts": {name: [visible, sorted(codes)] for name, (visible, codes) in shown.items()}}
+                self.memo.used.add(digest)
+
+    def _recall(self, digest: str, page: Dictionary, number: int) -> bool:
+        """Take the page's walk from the memo, if it has one that holds for this file."""
+        assert self.memo is not None
+        entry = self.memo.entries.get(digest)
+        if not isinstance(entry, dict):
+            return False
+        try:
+            mcids = [int(mcid) for mcid in entry["mcids"]]
+            resources = page.get("/Resources", Dictionary())
+            fonts = resources.get("/Font", Dictionary()) if isinstance(resources, Dictionary) else Dictionary()
+            uses = [(fonts.get(Name(name)), bool(visible), [int(code) for code in codes])
+                    for name, (visible, codes) in entry["fonts"].items()]
+        except (KeyError, TypeError, ValueError):
+            return False
+        if any((page.objgen, mcid) not in self.doc.owners for mcid in mcids):
+            return False
+        dictionaries = [(font, visible, codes) for font, visible, codes in uses if isinstance(font, Dictionary)]
+        if len(dictionaries) != len(uses):
+            return False
+        if mcids:
+            self.mcids[page.objgen].update(mcids)
+        for font, visible, codes in dictionaries:
+            use = self._font_use(font, number)
+            use.codes.update(codes)
+            use.rendered = use.rendered or visible
+        self.memo.used.add(digest)
+        return True
 
     def _walk(self, operations, resources, page: int, owner, inherited: str | None) -> None:
         """`owner`: the page or Form XObject whose MCIDs these are; `inherited`: 'tagged' or
@@ -324,6 +389,7 @@ class _ContentWalk:
         stack: list[str] = []  # 'mcid', 'artifact' or 'other' per open BMC/BDC
         render_modes = [0]
         font_use: _FontUse | None = None
+        shown: list | None = None  # this page's record of the current font (PageMemo)
         fonts = resources.get("/Font", Dictionary()) if isinstance(resources, Dictionary) else Dictionary()
         for operands, operator in operations:
             op = str(operator)
@@ -331,6 +397,7 @@ class _ContentWalk:
                 tag = _name(operands[0]) if operands else ""
                 props = operands[1] if op == "BDC" and len(operands) > 1 else None
                 if isinstance(props, Name):
+                    self._simple = False
                     props = resources.get("/Properties", Dictionary()).get(props)
                 mcid = props.get("/MCID") if isinstance(props, Dictionary) else None
                 state = self._state(stack, inherited)
@@ -363,6 +430,9 @@ class _ContentWalk:
             elif op == "Tf" and operands:
                 font = fonts.get(operands[0])
                 font_use = self._font_use(font, page) if isinstance(font, Dictionary) else None
+                shown = None
+                if self._page_fonts is not None and font_use is not None:
+                    shown = self._page_fonts.setdefault(str(operands[0]), [False, set()])
             elif op == "Do" and operands:
                 self._do(operands[0], resources, page, stack, inherited)
             if op in _PAINT_OPS:
@@ -374,9 +444,13 @@ class _ContentWalk:
                     self.findings.append(Finding("01-005", page, _ref(owner_obj(self.doc, owner)),
                                                  f"{what} ({op}) is painted {why}"))
                 if op in _TEXT_OPS and font_use is not None:
+                    codes = _codes(font_use.font, operands)
                     if render_modes[-1] != 3:
                         font_use.rendered = True
-                    font_use.codes.update(_codes(font_use.font, operands))
+                    font_use.codes.update(codes)
+                    if shown is not None:
+                        shown[0] = shown[0] or render_modes[-1] != 3
+                        shown[1].update(codes)
 
     def _state(self, stack: list[str], inherited: str | None) -> str | None:
         for entry in reversed(stack):
@@ -402,6 +476,7 @@ class _ContentWalk:
             return
         if xobject.get("/Subtype") != "/Form":
             return
+        self._simple = False
         key = _key(xobject)
         self.form_uses[key] += 1
         context = "tagged" if state and state.startswith(("tagged", "unowned")) else state
@@ -413,6 +488,22 @@ class _ContentWalk:
         except pikepdf.PdfError:
             return
         self._walk(operations, xobject.get("/Resources", resources), page, key, context)
+
+
+def _content_digest(page: Dictionary) -> str | None:
+    """SHA-256 of a page's content streams, decoded; None when they cannot be read."""
+    contents = page.get("/Contents")
+    streams = [contents] if isinstance(contents, Stream) else list(contents) if isinstance(contents, Array) else []
+    digest = hashlib.sha256()
+    try:
+        for stream in streams:
+            if not isinstance(stream, Stream):
+                return None
+            data = stream.read_bytes()
+            digest.update(len(data).to_bytes(8, "big") + data)
+    except pikepdf.PdfError:
+        return None
+    return digest.hexdigest()
 
 
 def owner_obj(doc: Document, owner):
@@ -444,8 +535,9 @@ def _codes(font: Dictionary, operands) -> set[int]:
 
 
 class Document:
-    def __init__(self, pdf: pikepdf.Pdf):
+    def __init__(self, pdf: pikepdf.Pdf, memo: PageMemo | None = None):
         self.pdf = pdf
+        self.memo = memo
         self.root = pdf.Root
         self.page_numbers = {page.obj.objgen: number for number, page in enumerate(pdf.pages, 1)}
         self.objects_by_key: dict = {page.obj.objgen: page.obj for page in pdf.pages}
@@ -537,7 +629,7 @@ class Document:
 
     @cached_property
     def content(self) -> _ContentWalk:
-        walk = _ContentWalk(self)
+        walk = _ContentWalk(self, self.memo)
         walk.run()
         return walk
 
@@ -1139,8 +1231,8 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def check_pdf(pdf: pikepdf.Pdf) -> Report:
-    doc = Document(pdf)
+def check_pdf(pdf: pikepdf.Pdf, memo: PageMemo | None = None) -> Report:
+    doc = Document(pdf, memo)
     findings: dict[str, list[Finding]] = {checkpoint: [] for checkpoint in CHECKS}
     for group, _ in GROUPS:
         for finding in group(doc):
@@ -1148,8 +1240,8 @@ def check_pdf(pdf: pikepdf.Pdf) -> Report:
     return Report(findings)
 
 
-def check(path: str | Path | BinaryIO) -> Report:
+def check(path: str | Path | BinaryIO, memo: PageMemo | None = None) -> Report:
     """Check the PDF at `path` (or in a binary stream). Raises pikepdf.PdfError (or OSError) when
-    it cannot be read."""
+    it cannot be read. `memo`: pages walked before (PageMemo), updated with this file's."""
     with pikepdf.open(path) as pdf:
-        return check_pdf(pdf)
+        return check_pdf(pdf, memo)

@@ -270,3 +270,46 @@ def test_every_test_manuscript_passes_in_both_themes(name: str, theme: str, tmp_
     built = Built(root, tmp_path / "out.pdf")
     result = pdfua.check(built.path)
     assert result.failed == [], result.text()
+
+
+# -- The page memo (pdfua.PageMemo): pages walked before are not walked again --------------------------
+
+def failing_with(pdf: pikepdf.Pdf, memo: pdfua.PageMemo | None) -> set[str]:
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    with pikepdf.open(io.BytesIO(buffer.getvalue())) as reopened:
+        return set(pdfua.check_pdf(reopened, memo).failed)
+
+
+def _unown_mcid(pdf: pikepdf.Pdf) -> None:
+    elements(pdf)["P"].K = Array([])  # MCID 1 is painted, but no element owns it any more
+
+
+@pytest.mark.parametrize("case", [*sorted(MUTATIONS), "MCID no longer owned"])
+def test_a_memo_of_the_clean_page_never_hides_a_failure(case):
+    """Primed with the clean PDF's page, the memo gives exactly the failures a fresh check finds: a page
+    whose content changed is walked again, and a remembered page is used only while its MCIDs are owned."""
+    memo = pdfua.PageMemo()
+    assert failing_with(clean_pdf(), memo) == set() and len(memo.entries) == 1
+    mutate = MUTATIONS[case][0] if case in MUTATIONS else _unown_mcid
+    pdf = clean_pdf()
+    mutate(pdf)
+    primed = pdfua.PageMemo(memo.kept())
+    assert failing_with(pdf, primed) == failing_with(pdf, None)
+    if case == "MCID no longer owned":
+        assert failing_with(pdf, None) == {"01-005"} and not primed.used  # refused, then walked and failed
+    if case == "broken ParentTree":  # same content, other structure: the page comes from the memo
+        assert primed.used
+
+
+def test_a_memo_gives_the_walk_a_fresh_check_makes(sample):
+    fresh = pdfua.Document(pikepdf.open(sample.path))
+    memo = pdfua.PageMemo()
+    pdfua.check(sample.path, memo)
+    assert len(memo.entries) >= len(fresh.pdf.pages) * 0.8  # the pages with Form XObjects (SVG figures) are not kept
+    with pikepdf.open(sample.path) as pdf:
+        again = pdfua.Document(pdf, pdfua.PageMemo(memo.kept()))
+        assert dict(again.content.mcids) == dict(fresh.content.mcids)
+        assert {key: (use.page, use.codes, use.rendered) for key, use in again.content.fonts.items()} == \
+            {key: (use.page, use.codes, use.rendered) for key, use in fresh.content.fonts.items()}
+        assert again.memo is not None and again.memo.used == set(memo.entries)

@@ -87,9 +87,9 @@ def finish(document: weasyprint.Document, manuscript: Manuscript, diagnostics: D
     return _claimed_if_checked(pdf, diagnostics)
 
 
-def _claimed_if_checked(pdf: bytes, diagnostics: Diagnostics | None) -> bytes:
+def _claimed_if_checked(pdf: bytes, diagnostics: Diagnostics | None, memo: pdfua.PageMemo | None = None) -> bytes:
     """Only claim what is checked: the PDF says it is PDF/UA-1 only while pdfua.py finds no failure."""
-    failed = pdfua.check(io.BytesIO(pdf)).failed
+    failed = pdfua.check(io.BytesIO(pdf), memo).failed
     if failed:
         pdf = tagging.without_pdfua_claim(pdf)
         if diagnostics is not None:
@@ -159,10 +159,10 @@ def describe(pdf: pikepdf.Pdf, manuscript: Manuscript, start: int, bleed: float 
                                                min(media[2], trim[2] + bleed), min(media[3], trim[3] + bleed)])
 
 
-def complete(pdf: bytes, diagnostics: Diagnostics | None = None) -> bytes:
+def complete(pdf: bytes, diagnostics: Diagnostics | None = None, memo: pdfua.PageMemo | None = None) -> bytes:
     """A described PDF (`describe`) finished as `finish` finishes its own: it claims PDF/UA-1 only if the
-    checks pass."""
-    return _claimed_if_checked(pdf, diagnostics)
+    checks pass (`memo`: the pages of an earlier check, pdfua.PageMemo)."""
+    return _claimed_if_checked(pdf, diagnostics, memo)
 
 
 def _pdf_date(date: str) -> str:
