@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import dataclasses
 import datetime as dt
 import mimetypes
 import re
@@ -28,31 +27,11 @@ import jinja2
 
 from . import __version__, fonts, glyphs, review, themes
 from .diagnostics import BuildReportError
-from .model import PLACES_ID, Chapter, Heading, Manuscript
+from .model import PLACES_ID, Chapter, Heading, Manuscript, Options  # noqa: F401 - Options: assemble.Options
 from .text import letter
-from .themes import STYLES
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
-
-
-@dataclass(frozen=True)
-class Options:
-    """What to build, decided once by the CLI and passed to every stage."""
-
-    draft: bool = False
-    source_refs: bool = False
-    self_contained: bool = False  # embed fonts and images as data: URLs
-    styles: Path = STYLES
-    stamp: str = ""  # draft stamp text: version, date, commit
-    only: str = ""  # a chapter id: render just that chapter (per-chapter drafts)
-    summary: str = ""  # HTML placed before the contents (the "what changed" summary)
-    status: tuple[tuple[str, str], ...] = ()  # (chapter id, "added" | "removed") in a diff
-    press: bool = False  # the press edition (writers/print_pdf.py): bleed, crop marks, chapters on rectos
-    jobs: int = 1  # processes that render the PDF in parts (parallel.py); 1: one WeasyPrint pass
-
-    def replace(self, **changes) -> Options:
-        return dataclasses.replace(self, **changes)
 
 
 def all_chapters(manuscript: Manuscript) -> list[Chapter]:

@@ -26,7 +26,7 @@ from .model import Manuscript
 if TYPE_CHECKING:
     import weasyprint
 
-    from .assemble import Options
+    from .model import Options
     from .pagemap import PageMap
 
 

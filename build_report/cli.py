@@ -33,7 +33,7 @@ from .text import did_you_mean
 from .themes import STYLES
 
 if TYPE_CHECKING:
-    from .assemble import Options
+    from .model import Options
 
 
 class _Parser(argparse.ArgumentParser):
@@ -228,7 +228,7 @@ def _default_output(args: argparse.Namespace, manuscript, suffix: str) -> Path:
 
 
 def _options(args: argparse.Namespace, **changes) -> Options:
-    from .assemble import Options
+    from .model import Options
 
     return Options(styles=args.styles, jobs=getattr(args, "jobs", None) or 1, **changes)
 

@@ -33,8 +33,8 @@ from .diagnostics import NO_FILE, BuildReportError, Diagnostics
 from .model import Location, Manuscript
 
 if TYPE_CHECKING:
-    from .assemble import Options
     from .build import Timer
+    from .model import Options
 
 NOBODY = "no reviewer"  # how an item without a reviewer is listed
 FORMATS = (".md", ".csv", ".pdf")

@@ -39,9 +39,8 @@ from pathlib import Path
 from typing import TextIO
 
 from . import browser, build, pdfua, validators, writers
-from .assemble import Options
 from .diagnostics import BuildReportError, Diagnostic, Diagnostics, ManuscriptError, printable
-from .model import Location, Manuscript
+from .model import Location, Manuscript, Options
 
 PASS, FAIL, NOT_RUN = "PASS", "FAIL", "NOT RUN"
 # The checks, in summary order.

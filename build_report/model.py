@@ -10,10 +10,13 @@ in the compiler style `path:line: error: message`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as etree
+
+from .themes import STYLES
 
 # Ids of the pages and parts a build makes itself; a chapter may not take one (its id is an anchor
 # and a file name beside them).
@@ -144,3 +147,22 @@ class Manuscript:
 
     def links(self) -> list[Link]:
         return [link for chapter in self.chapters for link in chapter.links]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to build, decided once by the CLI and passed to every stage (also `assemble.Options`)."""
+
+    draft: bool = False
+    source_refs: bool = False
+    self_contained: bool = False  # embed fonts and images as data: URLs
+    styles: Path = STYLES
+    stamp: str = ""  # draft stamp text: version, date, commit
+    only: str = ""  # a chapter id: render just that chapter (per-chapter drafts)
+    summary: str = ""  # HTML placed before the contents (the "what changed" summary)
+    status: tuple[tuple[str, str], ...] = ()  # (chapter id, "added" | "removed") in a diff
+    press: bool = False  # the press edition (writers/print_pdf.py): bleed, crop marks, chapters on rectos
+    jobs: int = 1  # processes that render the PDF in parts (parallel.py); 1: one WeasyPrint pass
+
+    def replace(self, **changes) -> Options:
+        return dataclasses.replace(self, **changes)

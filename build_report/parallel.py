@@ -81,9 +81,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from . import __version__
-from .assemble import Options
 from .diagnostics import Diagnostic, Diagnostics, RenderError
-from .model import Location, Manuscript
+from .model import Location, Manuscript, Options
 
 if TYPE_CHECKING:
     from .build import Build

@@ -38,9 +38,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, build, writers
-from .assemble import Options
 from .diagnostics import BuildReportError, Diagnostics
-from .model import Location, Manuscript
+from .model import Location, Manuscript, Options
 from .output import TREE_MARKER, deterministic_zip, replace_folder, source_date, zip_time
 
 if TYPE_CHECKING:

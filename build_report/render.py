@@ -20,10 +20,10 @@ from pathlib import Path
 import weasyprint
 
 from . import confine
-from .assemble import Options, print_html, print_styles, stylesheet_origin
+from .assemble import print_html, print_styles, stylesheet_origin
 from .diagnostics import NO_FILE, Diagnostic, Diagnostics, RenderError
 from .fonts import font_dirs, svg_with_our_fonts
-from .model import Location, Manuscript
+from .model import Location, Manuscript, Options
 
 _CSS_AT = re.compile(r" at (\d+):(\d+)")  # tagged PDF, document title displayed, alt text kept
 # Raster images in the screen PDF are downsampled to at most this resolution where they are drawn

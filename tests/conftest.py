@@ -12,8 +12,8 @@ import pytest
 from pypdf import PdfReader
 
 from build_report import build, writers
-from build_report.assemble import Options
 from build_report.diagnostics import Diagnostics
+from build_report.model import Options
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "data" / "mini"

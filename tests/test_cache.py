@@ -16,9 +16,9 @@ from xml.etree import ElementTree as etree
 import pytest
 
 from build_report import build, cache, render, validators, writers
-from build_report.assemble import Options
 from build_report.cli import main
 from build_report.diagnostics import Diagnostics, ManuscriptError
+from build_report.model import Options
 from build_report.writers import epub
 
 ROOT = Path(__file__).resolve().parent.parent

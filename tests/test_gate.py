@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from build_report import browser, build, gate, validators, writers
-from build_report.assemble import Options
 from build_report.diagnostics import Diagnostics
+from build_report.model import Options
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "data" / "mini"

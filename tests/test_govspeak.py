@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from build_report import build
-from build_report.assemble import Options
 from build_report.cli import main
 from build_report.diagnostics import Diagnostics, ManuscriptError
+from build_report.model import Options
 from build_report.output import TREE_MARKER
 from build_report.writers import govspeak
 from conftest import MINI, ROOT, SAMPLE

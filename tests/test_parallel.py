@@ -17,8 +17,8 @@ import pytest
 from pypdf import PdfReader
 
 from build_report import build, cache, cli, pdfua, writers
-from build_report.assemble import Options
 from build_report.diagnostics import Diagnostics
+from build_report.model import Options
 from conftest import MINI, SAMPLE, Built
 from test_pdf import outline
 from test_tagging import tag_order_text

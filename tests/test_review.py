@@ -170,9 +170,9 @@ def test_watch_rebuilds_the_draft_after_a_change(tmp_path: Path) -> None:
     import time
 
     from build_report import build as build_module
-    from build_report.assemble import STYLES
     from build_report.cli import cmd_watch
     from build_report.diagnostics import Diagnostics
+    from build_report.themes import STYLES
 
     root = tmp_path / "m"
     shutil.copytree(MINI, root)

@@ -18,9 +18,9 @@ import pikepdf
 import pytest
 
 from build_report import browser, build, gate, pdfua, statement as statement_module, validators
-from build_report.assemble import Options
 from build_report.cli import main
 from build_report.diagnostics import Diagnostics
+from build_report.model import Options
 from build_report.writers import epub
 from conftest import MINI
 

@@ -287,7 +287,7 @@ def test_captions_belong_to_their_figure_table_or_quotation(sample) -> None:
 def test_a_drafts_watermark_and_stamp_are_artifacts(tmp_path) -> None:
     """Drawn on every page, they are Pagination artifacts (the watermark of subtype Watermark), so
     a screen reader meets them once, in the draft box, not on every page."""
-    from build_report.assemble import Options
+    from build_report.model import Options
     from conftest import Built
 
     built = Built(MINI, tmp_path / "draft.pdf", Options(draft=True, stamp="Draft v0.3 · built 2026-01-15"))

@@ -21,8 +21,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from build_report import themes
-from build_report.assemble import Options
 from build_report.cli import main
+from build_report.model import Options
 from conftest import MINI, ROOT, Built
 
 STYLES = ROOT / "styles"

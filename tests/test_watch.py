@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from build_report import build
-from build_report.assemble import STYLES
 from build_report.cli import cmd_watch
 from build_report.diagnostics import Diagnostics
+from build_report.themes import STYLES
 
 MINI = Path(__file__).parent / "data" / "mini"
 WATCHING = "watching for changes"

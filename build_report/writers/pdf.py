@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import pdfua, tagging
-from ..assemble import Options
 from ..diagnostics import NO_FILE, Diagnostics
-from ..model import Manuscript
+from ..model import Manuscript, Options
 from ..output import source_date, write_atomic
 from . import Writer
 
