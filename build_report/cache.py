@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree as etree
 
 if TYPE_CHECKING:
     from .diagnostics import Diagnostic, Diagnostics
@@ -56,7 +57,8 @@ if TYPE_CHECKING:
 
 FORMAT = 1  # raise it when an entry's layout changes
 MAGIC = b"build-report-cache"
-KEEP = {"parse": 4}  # entries kept of each kind (else 16); older ones are removed as new ones are written
+# Entries kept of each kind (else 16), the most recently used; older ones are removed as new ones are written.
+KEEP = {"parse": 4, "chapter": 1024}
 HASHED_SIZE = 1 << 20  # files up to this size are keyed by their bytes; larger ones by size and times
 # Libraries whose versions change what is cached (the parse, the layout, the finished files).
 LIBRARIES = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "markdown", "pymdown-extensions", "pyyaml", "pillow",
@@ -221,6 +223,7 @@ def get(kind: str, key: str) -> bytes | None:
             return _payload(current.pending[path], kind, key)
     try:
         data = path.read_bytes()
+        os.utime(path)  # recently used: kept longest (_write)
     except OSError:
         return None
     return _payload(data, kind, key)
@@ -297,6 +300,33 @@ def parse_key(root: Path, styles: Path | None, critic_mode: str, checks: str) ->
                       *themes.available(styles), critic_mode, checks)
     except (OSError, RuntimeError, ValueError):  # a folder that cannot be read as a whole: no cache, no failure
         return ""
+
+
+def chapter_key(path: str, lines: int, body: str, first_line: int, critic_mode: str, places: Any) -> str:
+    """Everything a chapter's Markdown parse reads, when it includes no file: its path (which the
+    diagnostics name) and length, its text, where that starts, the critic mode and the places."""
+    try:
+        return digest("chapter", stamp(), path, str(lines), str(first_line), critic_mode,
+                      pickle.dumps(places, protocol=pickle.HIGHEST_PROTOCOL), body)
+    except (OSError, RuntimeError, ValueError, pickle.PicklingError):
+        return ""
+
+
+def store_chapter(key: str, tree: etree.Element, reported: list[Diagnostic]) -> None:
+    """Keep a chapter's parsed Markdown (manuscript._markdown) with what its extensions reported."""
+    if key:
+        put("chapter", key, pickle.dumps((tree, encode_diagnostics(reported)), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def cached_chapter(key: str) -> tuple[etree.Element, list[list[Any]]] | None:
+    payload = get("chapter", key)
+    if payload is None:
+        return None
+    try:
+        tree, reported = pickle.loads(payload)  # noqa: S301 - our own entry, hash-checked (above)
+    except Exception:  # noqa: BLE001 - a stale or damaged entry is a miss, never a failure
+        return None
+    return (tree, reported) if isinstance(tree, etree.Element) else None
 
 
 class _Pickler(pickle.Pickler):

@@ -155,11 +155,7 @@ def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
     def warn(line: int, message: str) -> None:
         diagnostics.warning(Location(chapter.path, min(line, chapter.source_lines)), message)
 
-    from .markdown import make_markdown, parse  # here: a cached manuscript (cache.py) never needs Markdown
-
-    md = make_markdown(manuscript.places if manuscript.places_readable else None, report, first_line, critic_mode,
-                       root=manuscript.root, warn=warn)
-    tree = parse(md, body)
+    tree = _markdown(chapter, body, first_line, manuscript, diagnostics, critic_mode, report, warn)
     chapter.body = tree
     _take_title(chapter, tree, diagnostics)
     # Lines as Markdown counts them: split at \n only (str.splitlines would split at U+0085 and U+2028 too).
@@ -167,6 +163,31 @@ def _parse(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript,
     # The same scan as accept/reject, which refuse to run while one of these remains.
     for problem in scan_marks("\n" * (first_line - 1) + body).unbalanced:
         warn(problem.line, str(problem))
+
+
+def _markdown(chapter: Chapter, body: str, first_line: int, manuscript: Manuscript, diagnostics: Diagnostics,
+              critic_mode: str, report: Callable[[int, str], None], warn: Callable[[int, str], None]) -> etree.Element:
+    """The chapter's Markdown as a tree (markdown.parse), with what the extensions reported.
+
+    With the build cache on, a chapter whose text and inputs are those of an earlier parse is read
+    back with its diagnostics (cache.py), so an edit parses again only the chapter edited. A chapter
+    that includes files (`--8<--`) is always parsed: what it includes is not in the key."""
+    places = manuscript.places if manuscript.places_readable else None
+    key = ""
+    if cache.enabled() and "8<" not in body:
+        key = cache.chapter_key(chapter.path, chapter.source_lines, body, first_line, critic_mode, places)
+        found = cache.cached_chapter(key)
+        if found is not None:
+            tree, reported = found
+            cache.replay(diagnostics, reported)
+            return tree
+    start = len(diagnostics.items)
+    from .markdown import make_markdown, parse  # here: a cached manuscript (cache.py) never needs Markdown
+
+    tree = parse(make_markdown(places, report, first_line, critic_mode, root=manuscript.root, warn=warn), body)
+    if key:
+        cache.store_chapter(key, tree, diagnostics.items[start:])
+    return tree
 
 
 def _take_title(chapter: Chapter, tree: etree.Element, diagnostics: Diagnostics) -> None:

@@ -283,6 +283,39 @@ def test_any_input_edit_is_a_fresh_parse(warned, edit):
         assert after.report.title == "A Smaller Report"
 
 
+def test_an_edit_parses_again_only_the_chapter_edited_and_those_that_include_files(warned, monkeypatch):
+    """Chapters are cached one by one too (manuscript._markdown): after an edit, the whole-manuscript
+    entry misses, and only the edited chapter's Markdown (and a chapter with an include, whose
+    included file is not in its key) is parsed again, with the same model and warnings as a fresh load."""
+    from build_report import markdown
+
+    appendix = warned / "chapters/03-appendix.md"  # a warning in a chapter that comes from the cache
+    appendix.write_text(appendix.read_text(encoding="utf-8") + "\n#### Too deep as well\n", encoding="utf-8")
+    with cache.session(deferred=False):
+        load(warned)
+    chapter = warned / "chapters/01-first.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace("An opening paragraph", "An edited paragraph"),
+                       encoding="utf-8")
+    parsed: list[str] = []
+    original = markdown.parse
+
+    def counted(md, source):
+        parsed.append(source)
+        return original(md, source)
+
+    monkeypatch.setattr(markdown, "parse", counted)
+    warm = Diagnostics()
+    with cache.session(deferred=False):
+        after = load(warned, warm)
+    assert len(parsed) == 2 and "An edited paragraph" in parsed[0] and "8<" in parsed[1]
+    assert len(entries("chapter")) == len(after.chapters)  # and the edited one's new entry
+    fresh = Diagnostics()
+    assert summary(load(warned, fresh)) == summary(after)  # no session: no cache
+    assert [str(d) for d in warm.items] == [str(d) for d in fresh.items]
+    assert [d.location.path for d in warm.items if "skips a level" in d.message] == \
+        ["chapters/02-second.md", "chapters/03-appendix.md"]
+
+
 def test_an_entry_under_another_key_is_ignored(warned):
     with cache.session(deferred=False):
         load(warned)
