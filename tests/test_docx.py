@@ -510,6 +510,26 @@ def test_the_manuscripts_own_marks_are_not_imported_back(marked: Path, exported:
     assert (marked / "chapters" / "01-first.md").read_bytes() == before
 
 
+def test_task_list_items_stay_list_items_with_their_marks(manuscript: Path, tmp_path: Path):
+    """A task list's checkboxes become the characters a reader sees: pandoc's HTML reader split an item
+    at its <input>, out of its list and away from its bookmark, so the item's own marks came back as
+    changes that could not be placed (found on the real-world corpus, tests/realworld)."""
+    import docx
+
+    chapter = manuscript / "chapters" / "01-first.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8") + "\n- [x] Done\n- [ ] ~~Build our {==own==}"
+                       "{>>Priya Shah, 2026-11-30: still?<<} widget~~ (dropped){>>Tom Reed: why?<<}\n",
+                       encoding="utf-8")
+    before = chapter.read_bytes()
+    exported = build_docx(manuscript, tmp_path / "tasks.docx")
+    items = {p.text: p._p.pPr is not None and p._p.pPr.numPr is not None  # numbered: a list item
+             for p in docx.Document(str(exported)).paragraphs if p.text and p.text[0] in "\u2610\u2611"}
+    assert items == {"\u2611 Done": True, "\u2610 Build our own widget (dropped)": True}, items
+    code, out, err = run("import-docx", str(exported), str(manuscript))
+    assert (code, out) == (0, "tasks.docx: nothing new to import\n"), err
+    assert chapter.read_bytes() == before
+
+
 def test_what_cannot_be_placed_is_a_warning_and_exit_1(manuscript: Path, tmp_path: Path):
     """An insertion in a quote's attribution (made from places.yaml, not written as such in a chapter) is
     reported; the insertion beside it in a chapter paragraph is still imported."""

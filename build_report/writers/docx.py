@@ -208,6 +208,7 @@ class Export:
         if chapter.id == PLACES_ID:
             self.places_by_chapter(body)
         parents = {child: parent for parent in body.iter() for child in parent}
+        checkboxes(body, parents)
         self.bookmarks(body, chapter, parents)
         self.review_marks(body, parents)
         self.footnotes(body, chapter)
@@ -530,6 +531,20 @@ def pandoc_path() -> str:
     import pypandoc
 
     return pypandoc.get_pandoc_path()
+
+
+def checkboxes(body: etree.Element, parents: dict) -> None:
+    """A task list's checkboxes as the characters a reader sees, U+2611 and U+2610: pandoc's HTML reader
+    ends the paragraph at an <input>, which took the item out of its list and split it from its bookmark."""
+    for box in [element for element in body.iter("input") if element.get("type") == "checkbox"]:
+        parent = parents[box]
+        index = list(parent).index(box)
+        mark = ("\u2611" if box.get("checked") is not None else "\u2610") + (box.tail or "")
+        if index:
+            parent[index - 1].tail = (parent[index - 1].tail or "") + mark
+        else:
+            parent.text = (parent.text or "") + mark
+        parent.remove(box)
 
 
 def pandoc(html_text: str, reference: bytes) -> bytes:
