@@ -29,6 +29,7 @@ import os
 import re
 import stat
 import subprocess
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -391,10 +392,12 @@ def _same_name(a: str, b: str) -> bool:
 
 
 def require_no_review_marks(manuscript: Manuscript, diagnostics: Diagnostics) -> None:
-    """A final build fails while review marks remain: one error per mark."""
+    """A final build fails while review marks remain: one error per line that holds any."""
     for chapter in manuscript.chapters:
-        for where in chapter.review_marks:
-            diagnostics.error(where, "unresolved review mark: accept or reject it (build-report accept|reject)")
+        for where, count in Counter(chapter.review_marks).items():  # in order of first appearance
+            marks = "unresolved review mark: accept or reject it" if count == 1 else \
+                f"{count} unresolved review marks: accept or reject them"
+            diagnostics.error(where, f"{marks} (build-report accept|reject)")
 
 
 class Refused(BuildReportError):

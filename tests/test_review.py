@@ -77,7 +77,9 @@ def test_review_marks_render_in_draft_and_block_final_builds(tmp_path: Path) -> 
         handle.write(MARKED)
     code, err = run("pdf", str(root), "-o", str(tmp_path / "final.pdf"))
     assert code == 2
-    assert err.count("chapters/01-first.md:36: error: unresolved review mark") == 5
+    assert err.count("chapters/01-first.md:36: error:") == 1  # one line per source line, with the count
+    assert "chapters/01-first.md:36: error: 5 unresolved review marks: accept or reject them " \
+           "(build-report accept|reject)" in err
     assert not (tmp_path / "final.pdf").exists()
 
     out = tmp_path / "draft.pdf"
