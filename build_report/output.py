@@ -121,6 +121,17 @@ class BadEnvironment(BuildReportError):
     """An environment variable with a value the build cannot use: a usage error (exit 2)."""
 
 
+def document_date(date: str, default: dt.datetime) -> dt.datetime:
+    """The date a document says it was made or modified: SOURCE_DATE_EPOCH, else the report's
+    `date`, else `default` (never the clock, unless the caller passes it)."""
+    epoch = source_date()
+    if epoch is not None:
+        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    if date:
+        return dt.datetime.fromisoformat(date).replace(tzinfo=dt.timezone.utc)
+    return default
+
+
 def source_date(default: int | None = None) -> int | None:
     """SOURCE_DATE_EPOCH in seconds since 1970, or `default` when it is not set.
 

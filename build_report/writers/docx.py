@@ -56,7 +56,7 @@ from lxml import etree as lxml_etree
 from ..assemble import all_chapters, long_date, rewrite
 from ..diagnostics import NO_FILE, BuildReportError, Diagnostics
 from ..model import PLACES_ID, Chapter, Manuscript
-from ..output import deterministic_zip, source_date, write_atomic, zip_time
+from ..output import deterministic_zip, document_date, source_date, write_atomic, zip_time
 from . import Writer
 
 if TYPE_CHECKING:
@@ -686,12 +686,8 @@ def _stamp_text(stamp) -> str:
 
 
 def _moment(date: str) -> dt.datetime:
-    epoch = source_date()
-    if epoch is not None:
-        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
-    if date:
-        return dt.datetime.fromisoformat(date).replace(tzinfo=dt.timezone.utc)
-    return dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
+    """The core properties' dates: SOURCE_DATE_EPOCH, else the report's date, else the zip epoch (1980)."""
+    return document_date(date, dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc))
 
 
 def _fix_pictures(document) -> None:

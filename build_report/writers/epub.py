@@ -55,7 +55,7 @@ from ..assemble import (
 from ..diagnostics import NO_FILE
 from ..fonts import MAIN, faces, subset
 from ..model import Chapter, Heading, Manuscript
-from ..output import deterministic_zip, source_date, write_atomic, zip_time
+from ..output import deterministic_zip, document_date, write_atomic, zip_time
 from . import Writer
 
 if TYPE_CHECKING:
@@ -122,12 +122,7 @@ def identifier(manuscript: Manuscript) -> str:
 
 def modified(date: str) -> dt.datetime:
     """dcterms:modified: SOURCE_DATE_EPOCH, else the report's date, else now."""
-    epoch = source_date()
-    if epoch is not None:
-        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
-    if date:
-        return dt.datetime.fromisoformat(date).replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return document_date(date, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
 
 
 def accessibility(visual: bool, conforms: bool = False, certifier: str = "") -> list[tuple[str, str]]:
