@@ -94,9 +94,9 @@ def _parser(verb: str | None = None) -> argparse.ArgumentParser:
     _add_selection(comments, "only these marks")
     comments.add_argument("--styles", type=Path, default=STYLES, help="the styles folder (default: %(default)s)")
     comments.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
-    comments = verbs.add_parser("import-comments", parents=[quiet],
-                                help="write a reviewed draft PDF's annotations into the chapters as review marks")
-    comments.add_argument("pdf", type=Path, metavar="DRAFT.pdf", help="the draft PDF with the reviewer's annotations")
+    annotated = verbs.add_parser("import-comments", parents=[quiet],
+                                 help="write a reviewed draft PDF's annotations into the chapters as review marks")
+    annotated.add_argument("pdf", type=Path, metavar="DRAFT.pdf", help="the draft PDF with the reviewer's annotations")
     word = verbs.add_parser("import-docx", parents=[quiet],
                             help="write a reviewed DOCX's tracked changes and comments into the chapters "
                                  "as review marks")
