@@ -281,31 +281,17 @@ def _plain(text: str) -> str:
 
 
 def _name(author: str) -> str:
-    """The reviewer's name as a comment can carry it: no ',' or ':' (they end the name), one line."""
-    return _safe(re.sub(r"[,:]", " ", author))[:60].strip()  # review.py reads at most 60 characters
-
-
-_ANY_TOKEN = re.compile(r"\{(?:\+\+|--|~~|==|>>)|(?:\+\+|--|~~|==|<<)\}")  # as review.py reads marks
-_TOKENS = re.compile(r"\{(?=\+\+|--|~~|==|>>)|(?<=\+\+|--|~~|==|<<)\}|~>")
+    return review.reviewer_name(author)
 
 
 def _safe(text: str) -> str:
-    """`text` on one line, without anything CriticMarkup would read as a mark's opener or closer."""
-    text = " ".join(text.split())
-    for _ in range(3):  # each pass breaks the tokens it finds; a break cannot form a new one
-        text = _TOKENS.sub(lambda match: "{ " if match.group() == "{" else " }" if match.group() == "}" else "~ >",
-                           text)
-    return text
+    return review.reviewer_text(text)
 
 
 def _comment(item: _Item, with_text: bool) -> str:
     """The attribution comment: {>>NAME, DATE: TEXT<<}, or {>>NAME, DATE<<} after a change."""
-    name, date = _name(item.main.author), item.main.date
-    who = ", ".join(part for part in (name, date) if part)
-    text = _safe(item.text)[:2000] if with_text else ""
-    if who and text:
-        return f"{{>>{who}: {text}<<}}"
-    return f"{{>>{who or text}<<}}" if (who or text) else ""
+    return review.attribution_comment(_name(item.main.author), item.main.date,
+                                      _safe(item.text)[:2000] if with_text else "")
 
 
 # -- The chapter texts --------------------------------------------------------------------------------
@@ -546,7 +532,7 @@ def _place(item: _Item, page: _Page | None, source: _Source, draft: Draft) -> li
             new = "{--" + piece + "--}" + _comment(item, with_text=last and bool(item.text))
         else:
             new = "{~~" + piece + "~>" + _safe(item.text) + "~~}" + _comment(item, with_text=False)
-        if _ANY_TOKEN.search(piece):
+        if review.TOKENS.search(piece):
             if _marked_already(markdown, s, e, new):
                 edits.append(None)
                 continue

@@ -742,23 +742,15 @@ def _mark(edit: Edit, alignment: Alignment, offsets: list[int], base: str, prote
 
 def attribution_comment(author: str, date: str, text: str | None) -> str:
     """`{>>NAME, YYYY-MM-DD<<}` naming a change, or `{>>NAME, YYYY-MM-DD: TEXT<<}` for a comment."""
-    name = " ".join(re.sub(r"[,:\n\r]", " ", author).split()) or "Reviewer"
-    head = f"{name}, {day(date)}" if day(date) else name
-    if text is None:
-        return "{>>" + head + "<<}"
-    return "{>>" + head + ": " + _breaking_tokens(" ".join(text.split())).replace("<", "&lt;") + "<<}"
-
-
-def _breaking_tokens(text: str) -> str:
-    """Text with anything that would open or close a review mark split by a space."""
-    return review._TOKEN.sub(lambda match: match.group(0)[0] + " " + match.group(0)[1:], text)
+    return review.attribution_comment(review.reviewer_name(author) or "Reviewer", day(date),
+                                      review.reviewer_text(text or "") if text is not None else "")
 
 
 def _inserted(text: str) -> str:
     """Inserted words as literal Markdown on one line."""
     text = " ".join(text.replace("\n", " ").split(" "))
     text = re.sub(r"([\\`*_\[\]<>])", r"\\\1", text)
-    return _breaking_tokens(text)
+    return review.reviewer_text(text, spaces=True)
 
 
 def _describe(edit: Edit) -> str:

@@ -51,6 +51,7 @@ OPENERS = {closer: opener for opener, closer in CLOSERS.items()}
 SUBSTITUTION = "~>"  # between the old and the new text of {~~old~>new~~}
 _OPENER = re.compile(r"\{(?:\+\+|--|~~|==|>>)")
 _TOKEN = re.compile(r"\{(?:\+\+|--|~~|==|>>)|(?:\+\+|--|~~|==|<<)\}")
+TOKENS = _TOKEN  # every opener and closer, as scan_marks reads them (the importers test text with it)
 _NEWLINE = re.compile(r"\r\n?|\n")  # as config.normalise_newlines reads them, so lines agree with the build
 # A paragraph ends at a blank line (in a block quote: a line of only '>') and at a heading line.
 _BLANK = re.compile(r"[ \t]*(?:>[ \t]*)*")
@@ -240,6 +241,41 @@ class Attribution:
     reviewer: str
     date: str
     text: str
+
+
+# Control characters, and the bidi embeddings, overrides and isolates that could make a comment read
+# otherwise than it is written: never written into a chapter from a reviewer's file.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_MARK_TOKENS = re.compile(r"\{(?=\+\+|--|~~|==|>>)|(?<=\+\+|--|~~|==|<<)\}|~>")
+
+
+def reviewer_text(text: str, spaces: bool = False) -> str:
+    """A reviewer's words (a PDF annotation's, a Word comment's) as review-mark text: one line, without
+    control or bidi-override characters or anything CriticMarkup would read as a mark's opener,
+    closer or `~>`. Runs of white space become one space, unless `spaces` (inserted text, whose
+    spaces are part of the change)."""
+    text = _UNSAFE.sub(" ", text)
+    text = text.replace("\n", " ") if spaces else " ".join(text.split())
+    for _ in range(3):  # each pass breaks the tokens it finds; a break cannot form a new one
+        text = _MARK_TOKENS.sub(lambda match: "{ " if match.group() == "{" else " }" if match.group() == "}"
+                                else "~ >", text)
+    return text
+
+
+def reviewer_name(author: str) -> str:
+    """A reviewer's name as a comment carries it: `reviewer_text`, with no ',' or ':' (they end the name),
+    at most 60 characters (as `attribution` reads it)."""
+    return reviewer_text(re.sub(r"[,:]", " ", author))[:60].strip()
+
+
+def attribution_comment(name: str, date: str, text: str = "") -> str:
+    """The comment that names a reviewer: `{>>NAME, DATE: TEXT<<}`; `{>>NAME, DATE<<}` after a change it
+    attributes; `{>>TEXT<<}` without a name. `name` and `text` as `reviewer_name` and `reviewer_text`
+    make them; "" when there is nothing to say."""
+    who = ", ".join(part for part in (name, date) if part)
+    if who and text:
+        return f"{{>>{who}: {text}<<}}"
+    return f"{{>>{who or text}<<}}" if (who or text) else ""
 
 
 def attribution(comment: str) -> Attribution:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from build_report import build
+from build_report import build, review
 from build_report.cli import main
 from build_report.diagnostics import Diagnostics
 from build_report.review import Refused, resolve_marks, rewrite_chapters, scan_marks
@@ -606,3 +606,30 @@ def test_the_watermark_is_centred_on_every_page_and_clear_of_its_edges(themed_dr
                 f"page {number}: the watermark is not centred"
             spare = min(x0 - left, width - right - x1, y0 - top, height - bottom - y1)
             assert spare > 5 * MM, f"page {number}: the watermark is {spare / MM:.1f} mm from the text area's edge"
+
+
+@pytest.mark.parametrize("given, spaces, expected", [
+    ("a plain note", False, "a plain note"),
+    ("two\nlines\t and  spaces ", False, "two lines and spaces"),
+    ("closes early <<} then {++adds++} and {~~a~>b~~}", False,
+     "closes early << } then { ++adds++ } and { ~~a~ >b~~ }"),
+    ("red \x1b[31mtext\x1b[0m and a NUL\x00", False, "red [31mtext [0m and a NUL"),
+    ("safe\u202egnp.exe", False, "safe gnp.exe"),  # a right-to-left override would make it read "exe.png"
+    (" inserted  words ", True, " inserted  words "),  # an insertion's spaces are part of the change
+])
+def test_a_reviewers_words_cannot_break_out_of_their_mark(given: str, spaces: bool, expected: str) -> None:
+    """What import-comments and import-docx write from a reviewer's file (review.reviewer_text)."""
+    text = review.reviewer_text(given, spaces)
+    assert text == expected
+    assert not review.scan_marks("{>>" + text + "<<}").unbalanced
+    assert len(review.scan_marks("{>>" + text + "<<}").marks) == 1
+
+
+def test_a_reviewers_name_ends_where_the_convention_says() -> None:
+    assert review.reviewer_name("Smith, Ann: Legal\n" + "x" * 80) == "Smith Ann Legal " + "x" * 44  # 60 at most
+    comment = review.attribution_comment(review.reviewer_name("Smith, Ann"), "2026-11-30", "fine")
+    assert comment == "{>>Smith Ann, 2026-11-30: fine<<}"
+    said = review.attribution(comment[3:-3])
+    assert (said.reviewer, said.date, said.text) == ("Smith Ann", "2026-11-30", "fine")
+    assert review.attribution_comment("", "", "a note") == "{>>a note<<}"
+    assert review.attribution_comment("Ann", "2026-11-30") == "{>>Ann, 2026-11-30<<}"
