@@ -69,6 +69,7 @@ import contextlib
 import dataclasses
 import hashlib
 import html as html_module
+import io
 import json
 import multiprocessing
 import os
@@ -464,6 +465,7 @@ class Rendered:
     diagnostics: list[tuple[str, str, int, str]]  # (severity, path, line, message)
     files: dict[str, str]  # the files WeasyPrint read -> their hash (file_digest)
     starts: list = dataclasses.field(default_factory=list)  # where each page begins (page_starts), as JSON
+    walked: dict = dataclasses.field(default_factory=dict)  # its pages as the PDF/UA-1 checks walk them (PageMemo)
     seconds: float = 0.0
     cached: bool = False  # found in the cache, not rendered by this build
 
@@ -506,6 +508,7 @@ def render_part(job: Job) -> Rendered:
     numbers = _printed_numbers(kept)
     pdf = None
     starts: list = []
+    walked: dict = {}
     if not job.measure:
         from .pagemap import page_starts
 
@@ -518,10 +521,24 @@ def render_part(job: Job) -> Rendered:
             pdf = tagging.correct(written, learnt)
         if job.lead:
             pdf = stitch.drop_first_page(pdf)
+        walked = _walk(pdf)
     measure = Measure(len(kept) - opening, anchors, brk)
     return Rendered(job.index, job.key, measure, pdf, numbers,
                     [(d.severity, d.location.path, d.location.line, d.message) for d in diagnostics.items],
-                    fetcher.hashes(), starts, time.perf_counter() - started)
+                    fetcher.hashes(), starts, walked, time.perf_counter() - started)
+
+
+def _walk(pdf: bytes) -> dict:
+    """The part's pages as the PDF/UA-1 checks walk them (pdfua.PageMemo's entries), walked here in the
+    worker so that the stitched file's check, in the parent, need not walk them again."""
+    import pikepdf
+
+    from .pdfua import Document, PageMemo
+
+    memo = PageMemo()
+    with pikepdf.open(io.BytesIO(pdf)) as part:
+        Document(part, memo).content  # noqa: B018 - the walk fills the memo
+    return memo.entries
 
 
 def _first_box(pages: list) -> tuple[int, Any] | None:
@@ -719,7 +736,8 @@ class PartStore:
                                                                    str(meta["brk"])),
                                 pdf=None, numbers=dict(meta["numbers"]),
                                 diagnostics=[(str(a), str(b), int(c), str(d)) for a, b, c, d in meta["diagnostics"]],
-                                files=dict(meta["files"]), starts=list(meta["starts"]), cached=True)
+                                files=dict(meta["files"]), starts=list(meta["starts"]),
+                                walked=dict(meta["walked"]), cached=True)
             if not _printed_match(rendered, numbers) or not _files_unchanged(rendered.files):
                 return None
             pdf = (self.folder / f"{key}.pdf").read_bytes()
@@ -749,7 +767,7 @@ class PartStore:
             assert rendered.pdf is not None
             meta = {"pages": rendered.measure.pages, "anchors": rendered.measure.anchors, "brk": rendered.measure.brk,
                     "numbers": rendered.numbers, "diagnostics": rendered.diagnostics, "files": rendered.files,
-                    "starts": rendered.starts,
+                    "starts": rendered.starts, "walked": rendered.walked,
                     "sha256": hashlib.sha256(rendered.pdf).hexdigest()}
             # The PDF first: a JSON always names a PDF that is there (or the entry is ignored).
             if _write(self.folder / f"{key}.pdf", rendered.pdf):
@@ -949,7 +967,12 @@ def write(build: Build, jobs: int) -> bytes | None:
         stitched = stitch.stitch([r.pdf for r in final if r.pdf is not None],
                                  [set(r.measure.anchors) for r in final], store.programs() if store else None,
                                  describe=lambda pdf: describe(pdf, manuscript, start))
-    walked = store.walked(document) if store else None  # the pages the PDF/UA-1 checks walked last time
+    # The pages the PDF/UA-1 checks need not walk again: those of the last check, and each part's own.
+    from .pdfua import PageMemo
+
+    walked = store.walked(document) if store else PageMemo()
+    for result in final:
+        walked.entries.update(result.walked)
     with build.timer.stage("finish"):
         data = complete(stitched, build.diagnostics, walked)
     build.diagnostics.check()

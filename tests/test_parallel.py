@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -327,3 +328,23 @@ def test_a_draft_rebuilt_later_takes_its_parts_from_the_cache(project: Path, mon
     code, err = run(argv)
     assert code == 0, err
     assert parts_line(err) == (6, 0, 6) and (project / "draft.pdf").read_bytes() == first
+
+
+def test_the_parts_walk_their_own_pages_for_the_pdfua_checks(tmp_path: Path, monkeypatch) -> None:
+    """Each worker walks its part's pages (pdfua.PageMemo), so the check of the stitched file, in the
+    parent, walks only the pages the memo does not keep (those painting Form XObjects: SVG figures)."""
+    walked: list[int] = []
+    original = pdfua._ContentWalk._recall
+
+    def recall(self, digest, page, number):
+        found = original(self, digest, page, number)
+        if not found and os.getpid() == parent:
+            walked.append(number)
+        return found
+
+    parent = os.getpid()
+    monkeypatch.setattr(pdfua._ContentWalk, "_recall", recall)
+    out = built(MINI, tmp_path / "mini.pdf", jobs=2)
+    pages = len(PdfReader(out).pages)
+    assert pdfua.check(out).failed == []
+    assert len(walked) <= pages // 3, (walked, pages)
