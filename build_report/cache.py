@@ -35,6 +35,7 @@ git-ignored, so a pull request cannot plant an entry in a CI checkout without co
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -223,9 +224,10 @@ def get(kind: str, key: str) -> bytes | None:
             return _payload(current.pending[path], kind, key)
     try:
         data = path.read_bytes()
-        os.utime(path)  # recently used: kept longest (_write)
     except OSError:
         return None
+    with contextlib.suppress(OSError):  # a cache that cannot be touched (read-only) still serves
+        os.utime(path)  # recently used: kept longest (_write)
     return _payload(data, kind, key)
 
 
