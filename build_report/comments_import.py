@@ -37,14 +37,13 @@ import bisect
 import difflib
 import re
 import stat
-import subprocess
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import confine, review
+from . import confine, review, vcs
 from .annotations import (
     MAX_ANNOTATIONS,
     Annotation,
@@ -305,22 +304,14 @@ def _age(root: Path, commit: str, dirty: bool, diagnostics: Diagnostics, where: 
         diagnostics.warning(where, f"the draft was built from commit {commit} with uncommitted changes: "
                                    "matching against the chapter files as they are now")
         return "", ""
-    full = _git(root, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}")
+    full = vcs.text(root, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}")
     if not full:
         diagnostics.warning(where, f"the draft's commit {commit} is not in this manuscript's git history: "
                                    "matching against the chapter files as they are now")
         return "", ""
-    count = _git(root, "rev-list", "--count", f"{full}..HEAD")
+    count = vcs.text(root, "rev-list", "--count", f"{full}..HEAD")
     age = f"this draft is {count} commit{'s' * (count != '1')} old" if count and count != "0" else ""
     return age, full
-
-
-def _git(root: Path, *args: str) -> str:
-    try:
-        result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return result.stdout.decode("utf-8", "replace").strip() if result.returncode == 0 else ""
 
 
 def _source(manuscript: Manuscript, chapter: Chapter, commit: str) -> _Source:
@@ -340,13 +331,9 @@ def _source(manuscript: Manuscript, chapter: Chapter, commit: str) -> _Source:
             problem = "cannot be rewritten: not UTF-8 text"
     base = text
     if commit and not problem:
-        try:
-            old = subprocess.run(["git", "-C", str(manuscript.root), "show", f"{commit}:./{chapter.path}"],
-                                 capture_output=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired):
-            old = None
-        if old is not None and old.returncode == 0:  # else a chapter added since: today's text is the draft's
-            base = old.stdout.decode("utf-8", "replace")
+        old = vcs.show(manuscript.root, commit, chapter.path)
+        if old is not None:  # else a chapter added since: today's text is the draft's
+            base = old.decode("utf-8", "replace")
     source = _Source(chapter, file, data, mode, text, base, problem=problem)
     if not problem:
         scan = review.scan_marks(text, review.body_start(text))

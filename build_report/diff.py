@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from . import confine
+from . import confine, vcs
 from .config import read_source, read_yaml
 from .diagnostics import BuildReportError, Diagnostics
 from .manuscript import FRONT_MATTER
@@ -44,11 +44,11 @@ def old_manuscript(root: Path, ref: str, into: Path) -> Path:
     REF is a user's value: git gets it only after `--end-of-options`, so `--output=FILE` is a
     ref name and never an option, and `git archive` gets the commit it was verified to name."""
     root = root.resolve()
-    top = _git(root, "rev-parse", "--show-toplevel")
-    if top is None:
+    top = vcs.text(root, "rev-parse", "--show-toplevel")
+    if not top:
         raise GitError("the manuscript folder is not in a git repository: diff compares it with a git commit")
-    commit = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-    if commit is None:
+    commit = vcs.text(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if not commit:
         raise GitError(f"'{ref}' is not a commit, tag or branch in this repository")
     rel = root.relative_to(Path(top).resolve()).as_posix()
     archive = subprocess.run(["git", "-C", top, "archive", "--format=tar", "--end-of-options", commit, rel or "."],
@@ -64,12 +64,6 @@ def old_manuscript(root: Path, ref: str, into: Path) -> Path:
     except tarfile.TarError as exc:  # a symlink out of the folder, say
         raise GitError(f"cannot read the manuscript at '{ref}': {exc}") from exc
     return into / rel if rel else into
-
-
-def _git(folder: Path, *args: str) -> str | None:
-    """git's output, stripped, or None when it fails."""
-    result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True)
-    return result.stdout.strip() if result.returncode == 0 else None
 
 
 def annotate(old: str, new: str) -> str:

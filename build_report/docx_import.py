@@ -39,7 +39,6 @@ import hashlib
 import io
 import re
 import stat
-import subprocess
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from typing import TextIO
 
 from lxml import etree
 
-from . import confine, review
+from . import confine, review, vcs
 from .diagnostics import EXIT_CHECKS_FAILED, EXIT_OK, BuildReportError, Diagnostics
 from .model import Location, Manuscript
 from .output import write_atomic
@@ -536,17 +535,6 @@ def carry_over(base: str, current: str) -> Callable[[int], int | None]:
     return carry
 
 
-def git_show(root: Path, commit: str, path: str) -> bytes | None:
-    if not re.fullmatch(r"[0-9a-f]{4,40}", commit):
-        return None
-    try:
-        result = subprocess.run(["git", "-C", str(root), "show", f"{commit}:./{path}"], capture_output=True,
-                                timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout if result.returncode == 0 else None
-
-
 # -- The import -----------------------------------------------------------------------------------
 
 @dataclass
@@ -619,7 +607,7 @@ def _source(root: Path, path: str, digest: str, commit: str, diagnostics: Diagno
         diagnostics.error(Location(path, unbalanced.line), str(unbalanced))
     base, note = text, ""
     if hashlib.sha256(data).hexdigest() != digest:
-        old = git_show(root, commit, path) if commit else None
+        old = vcs.show(root, commit, path) if commit else None
         if old is not None and hashlib.sha256(old).hexdigest() == digest:
             base, note = old.decode("utf-8", "replace"), f"changed since commit {commit}, when the DOCX was made"
         else:

@@ -30,14 +30,13 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, build, writers
+from . import __version__, build, vcs, writers
 from .diagnostics import BuildReportError, Diagnostics
 from .model import Location, Manuscript, Options
 from .output import TREE_MARKER, deterministic_zip, replace_folder, source_date, zip_time
@@ -136,7 +135,7 @@ def dated(root: Path) -> Iterator[None]:
     if source_date() is not None:
         yield
         return
-    commit_time = _git(root, "log", "-1", "--format=%ct")
+    commit_time = vcs.text(root, "log", "-1", "--format=%ct")
     if not commit_time:
         yield
         return
@@ -147,18 +146,9 @@ def dated(root: Path) -> Iterator[None]:
         os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
-def _git(root: Path, *args: str) -> str:
-    try:
-        result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return result.stdout.strip() if result.returncode == 0 else ""
-
-
 def commit(root: Path) -> dict:
     """The manuscript's git commit, and whether its folder had uncommitted changes."""
-    sha = _git(root, "rev-parse", "HEAD")
-    dirty = bool(sha) and bool(_git(root, "status", "--porcelain", "--untracked-files=all", "--", "."))
+    sha, dirty = vcs.state(root, short=False)
     return {"commit": sha or None, "uncommitted_changes": dirty}
 
 

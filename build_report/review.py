@@ -28,7 +28,6 @@ import itertools
 import os
 import re
 import stat
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from xml.etree import ElementTree as etree
 
-from . import confine
+from . import confine, vcs
 from .config import normalise_newlines
 from .diagnostics import BuildReportError, Diagnostic, Diagnostics
 from .model import Chapter, Location, Manuscript
@@ -576,10 +575,9 @@ def draft_stamp(root: Path, version: str) -> Stamp:
 def _text_time(root: Path, commit: str, dirty: bool, limit: int = 20000) -> int:
     """When the manuscript in `root` was last changed (see `draft_stamp`); the clock if nothing says."""
     if commit and not dirty:
-        result = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%ct", "--", "."],
-                                capture_output=True, text=True)
-        if result.returncode == 0 and result.stdout.strip().isdigit():
-            return int(result.stdout.strip())
+        committed = vcs.text(root, "log", "-1", "--format=%ct", "--", ".")
+        if committed.isdigit():
+            return int(committed)
     newest = 0.0
     seen = 0
     for folder, folders, files in os.walk(root):  # symlinks are not followed; hidden folders (.git) skipped
@@ -595,15 +593,7 @@ def _text_time(root: Path, commit: str, dirty: bool, limit: int = 20000) -> int:
 
 def git_state(folder: Path) -> tuple[str, bool]:
     """(short commit hash, whether the manuscript folder has uncommitted changes)."""
-
-    def git(*args: str) -> str:
-        result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True)
-        return result.stdout.strip() if result.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD")
-    if not commit:
-        return "", False
-    return commit, bool(git("status", "--porcelain", "--untracked-files=all", "--", "."))
+    return vcs.state(folder)
 
 
 # -- Showing marks in a draft -----------------------------------------------------------------
