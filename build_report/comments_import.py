@@ -36,7 +36,6 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
-import stat
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,7 +55,6 @@ from .annotations import (
 )
 from .diagnostics import BuildReportError, Diagnostics, printable
 from .model import Chapter, Location, Manuscript
-from .output import write_atomic
 
 CONTEXT = 48  # letters of context on each side of the annotated words
 MIN_CONTEXT = 16  # letters of context that must agree to choose between occurrences
@@ -315,31 +313,19 @@ def _age(root: Path, commit: str, dirty: bool, diagnostics: Diagnostics, where: 
 
 
 def _source(manuscript: Manuscript, chapter: Chapter, commit: str) -> _Source:
-    problem = ""
-    try:
-        file = confine.inside(manuscript.root, chapter.path)
-    except confine.Outside as reason:
-        file, problem = manuscript.root / chapter.path, f"cannot be rewritten: it {reason}"
-    problem = problem or confine.file_problem(file) or ""
-    data, mode, text = b"", 0o644, ""
-    if not problem:
-        data = file.read_bytes()
-        mode = stat.S_IMODE(file.stat().st_mode)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            problem = "cannot be rewritten: not UTF-8 text"
-    base = text
-    if commit and not problem:
-        old = vcs.show(manuscript.root, commit, chapter.path)
+    problems: list[tuple[Location, str]] = []
+    plan = review.plan_rewrite(manuscript.root, chapter.path, problems, unbalanced=False)
+    if plan is None:
+        source = _Source(chapter, manuscript.root / chapter.path, b"", 0o644, "", "", problem=problems[0][1])
+    else:
+        base = plan.text
+        old = vcs.show(manuscript.root, commit, chapter.path) if commit else None
         if old is not None:  # else a chapter added since: today's text is the draft's
             base = old.decode("utf-8", "replace")
-    source = _Source(chapter, file, data, mode, text, base, problem=problem)
-    if not problem:
-        scan = review.scan_marks(text, review.body_start(text))
-        source.marks = scan.marks
-        if scan.unbalanced:
-            source.problem = f"has an unbalanced review mark at line {scan.unbalanced[0].line}; fix it first"
+        source = _Source(chapter, plan.file, plan.data, plan.mode, plan.text, base)
+        source.marks = plan.scan.marks
+        if plan.scan.unbalanced:
+            source.problem = f"has an unbalanced review mark at line {plan.scan.unbalanced[0].line}; fix it first"
     _index(source)
     return source
 
@@ -1049,8 +1035,7 @@ def _rewrite(manuscript: Manuscript, source: _Source, new: str, out: TextIO | No
     if source.file.read_bytes() != source.data:
         raise BuildReportError(f"{source.chapter.path}: changed while its comments were being imported; "
                                "run import-comments again")
-    backup = review._backup(source.file, source.data, source.mode)
-    write_atomic(source.file, new.encode("utf-8"), source.mode)
+    backup = review.write_back(source.file, source.data, source.mode, new)
     relative = confine.relative(backup, manuscript.root)
     outcome.files.append(f"{source.chapter.path} (previous text in {relative})")
     shift = 0

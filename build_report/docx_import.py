@@ -38,7 +38,6 @@ import difflib
 import hashlib
 import io
 import re
-import stat
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,7 +49,6 @@ from lxml import etree
 from . import confine, review, vcs
 from .diagnostics import EXIT_CHECKS_FAILED, EXIT_OK, BuildReportError, Diagnostics
 from .model import Location, Manuscript
-from .output import write_atomic
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MAP_NS = "urn:build-report:docx-map"
@@ -587,24 +585,13 @@ def import_docx(docx: Path, manuscript: Manuscript, diagnostics: Diagnostics, ou
 
 
 def _source(root: Path, path: str, digest: str, commit: str, diagnostics: Diagnostics) -> Source | None:
-    try:
-        file = confine.inside(root, path)
-    except confine.Outside as reason:
-        diagnostics.error(Location(path), f"cannot be rewritten: it {reason}")
+    problems: list[tuple[Location, str]] = []
+    plan = review.plan_rewrite(root, path, problems)  # unbalanced marks are problems too
+    for where, message in problems:
+        diagnostics.error(where, message)
+    if plan is None:
         return None
-    problem = confine.file_problem(file)
-    if problem:
-        diagnostics.error(Location(path), f"cannot be rewritten: {problem}")
-        return None
-    data = file.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        diagnostics.error(Location(path), "cannot be rewritten: not UTF-8 text")
-        return None
-    scan = review.scan_marks(text, review.body_start(text))
-    for unbalanced in scan.unbalanced:
-        diagnostics.error(Location(path, unbalanced.line), str(unbalanced))
+    file, data, text, scan = plan.file, plan.data, plan.text, plan.scan
     base, note = text, ""
     if hashlib.sha256(data).hexdigest() != digest:
         old = vcs.show(root, commit, path) if commit else None
@@ -613,7 +600,7 @@ def _source(root: Path, path: str, digest: str, commit: str, diagnostics: Diagno
         else:
             note = "changed since the DOCX was made, and that version is not in git: placed by its text"
     base_scan = review.scan_marks(base, review.body_start(base)) if base is not text else scan
-    return Source(path, file, data, stat.S_IMODE(file.stat().st_mode), text, base, carry_over(base, text),
+    return Source(path, file, data, plan.mode, text, base, carry_over(base, text),
                   scan.marks, base_scan.marks, note=note)
 
 
@@ -779,8 +766,7 @@ def _write(root: Path, sources: dict[str, Source], outcome: Outcome, out: TextIO
             last = end
         pieces.append(source.text[last:])
         text = "".join(pieces)
-        review._backup(source.file, source.data, source.mode)
-        write_atomic(source.file, text.encode("utf-8"), source.mode)
+        review.write_back(source.file, source.data, source.mode, text)
         for offset, what, mark in placed:
             number = text.count("\n", 0, offset) + 1
             outcome.written.append(f"{source.path}:{number}: note: {what}: {_quote(_shown(mark))}")

@@ -375,7 +375,7 @@ def numbered_items(manuscript: Manuscript, diagnostics: Diagnostics) -> list[Num
     problems: list[tuple[Location, str]] = []
     found: list[Numbered] = []
     for chapter in manuscript.chapters:
-        plan = _plan(manuscript.root, chapter.path, problems, unbalanced=False)
+        plan = plan_rewrite(manuscript.root, chapter.path, problems, unbalanced=False)
         if plan is None:
             continue
         keys = dict(zip((id(mark) for mark in plan.scan.marks), mark_keys(plan.scan.marks), strict=True))
@@ -449,7 +449,7 @@ class Rewrite:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     path: str  # the chapter, relative to the manuscript
     file: Path  # the file to rewrite: for a chapter that is a symlink, its target
     data: bytes
@@ -472,10 +472,10 @@ def rewrite_chapters(manuscript: Manuscript, chapters: list[Chapter], accept: bo
     up, to a new file, and replaced atomically with the same mode; the bytes outside the
     marks stay as they were. A chapter that is a symlink keeps it: the target is rewritten."""
     verb = "accept" if accept else "reject"
-    plans: list[_Plan] = []
+    plans: list[Plan] = []
     problems: list[tuple[Location, str]] = []
     for chapter in chapters:
-        plan = _plan(manuscript.root, chapter.path, problems)
+        plan = plan_rewrite(manuscript.root, chapter.path, problems)
         if plan is not None:
             plans.append(plan)
     for where, message in problems:
@@ -490,14 +490,15 @@ def rewrite_chapters(manuscript: Manuscript, chapters: list[Chapter], accept: bo
         items = [item for item in review_items(plan.scan.marks) if only is None or only(plan.path, keys[id(item.mark)])]
         if not items:
             continue
-        backup = _backup(plan.file, plan.data, plan.mode)
-        text = splice_marks(plan.text, items, lambda item: item.resolved(accept))
-        write_atomic(plan.file, text.encode("utf-8"), plan.mode)
+        backup = write_back(plan.file, plan.data, plan.mode,
+                            splice_marks(plan.text, items, lambda item: item.resolved(accept)))
         yield Rewrite(plan.path, len(items), confine.relative(backup, manuscript.root))
 
 
-def _plan(root: Path, path: str, problems: list[tuple[Location, str]], unbalanced: bool = True) -> _Plan | None:
-    """What rewriting chapter `path` involves; None, after adding to `problems`, when it must not be."""
+def plan_rewrite(root: Path, path: str, problems: list[tuple[Location, str]], unbalanced: bool = True) -> Plan | None:
+    """What rewriting chapter `path` involves; None, after adding to `problems`, when it must not be.
+    `accept`/`reject` and the review importers (comments_import.py, docx_import.py) read a chapter
+    they will rewrite only through this, and write it back through `write_back`."""
     try:
         file = confine.inside(root, path)  # a symlink's target, if it stays inside the manuscript
     except confine.Outside as reason:
@@ -516,7 +517,15 @@ def _plan(root: Path, path: str, problems: list[tuple[Location, str]], unbalance
     scan = scan_marks(text, body_start(text))
     if unbalanced:
         problems += [(Location(path, problem.line), str(problem)) for problem in scan.unbalanced]
-    return _Plan(path, file, data, stat.S_IMODE(file.stat().st_mode), scan, text)
+    return Plan(path, file, data, stat.S_IMODE(file.stat().st_mode), scan, text)
+
+
+def write_back(file: Path, data: bytes, mode: int, text: str) -> Path:
+    """Keep a chapter's previous bytes, `data`, in a new backup, then replace `file` (as `plan_rewrite`
+    found it: a symlinked chapter's target) atomically with `text`, in `mode`; the backup's path."""
+    backup = _backup(file, data, mode)
+    write_atomic(file, text.encode("utf-8"), mode)
+    return backup
 
 
 def _backup(file: Path, data: bytes, mode: int) -> Path:
