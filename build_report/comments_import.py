@@ -4,7 +4,7 @@
         -> the draft's commit (its stamp) -> the chapter text at that commit
         -> the words under each annotation (annotations.page_texts: glyphs in /QuadPoints or /Rect)
         -> found in the chapter's Markdown by letters and digits only -> carried to today's file
-        -> CriticMarkup spliced in, each file rewritten atomically with a backup (review._backup)
+        -> CriticMarkup spliced in, each file rewritten atomically with a backup (review.write_back)
 
 Matching compares letters and digits only, case-folded and NFKC-normalised (as pagemap.letters
 counts them), with a map from each letter back to its offset in the file, so the layout's
