@@ -74,6 +74,8 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -617,12 +619,17 @@ def file_digest(path: Path) -> str:
 
 # -- The pool ------------------------------------------------------------------------------------
 
-def _worker_start() -> None:
+def _worker_start(temp: str) -> None:
     """In each worker: Ctrl-C is the parent's to handle (it stops the workers); SIGTERM and SIGHUP,
     which the parent sends to stop them, end the worker through Python, so that WeasyPrint's font
-    folder is removed (multiprocessing runs the finalizer below at the worker's exit)."""
+    folder is removed (multiprocessing runs the finalizer below at the worker's exit). Temporary
+    files go to `temp`, the pool's own folder, which the parent removes once its workers are gone,
+    however they ended (a worker killed after the grace period runs no finalizer)."""
     import signal
+    import tempfile
     from multiprocessing import util
+
+    tempfile.tempdir = temp
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -653,6 +660,7 @@ class Pool:
     def __init__(self, size: int):
         self.size = size
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+        self._temp = ""  # the workers' temporary folder (WeasyPrint's font folders go there)
 
     def run(self, jobs: list[Job], done: Callable[[Rendered], None]) -> None:
         """Render `jobs` (longest first, for an even load), calling `done` with each result as it comes."""
@@ -665,8 +673,9 @@ class Pool:
 
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self._temp = tempfile.mkdtemp(prefix="build-report-workers-")
             self._executor = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.size, mp_context=context, initializer=_worker_start)
+                max_workers=self.size, mp_context=context, initializer=_worker_start, initargs=(self._temp,))
         futures = [self._executor.submit(render_part, job) for job in sorted(jobs, key=lambda j: -len(j.html))]
         for future in concurrent.futures.as_completed(futures):
             done(future.result())
@@ -676,6 +685,14 @@ class Pool:
         executor, self._executor = self._executor, None
         if executor is None:
             return
+        try:
+            self._stop(executor, stopped)
+        finally:
+            temp, self._temp = self._temp, ""
+            shutil.rmtree(temp, ignore_errors=True)
+
+    @staticmethod
+    def _stop(executor: concurrent.futures.ProcessPoolExecutor, stopped: bool) -> None:
         processes = list(getattr(executor, "_processes", {}).values())
         executor.shutdown(wait=not stopped, cancel_futures=True)
         if stopped:

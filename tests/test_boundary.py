@@ -62,9 +62,10 @@ def test_a_stop_signal_cleans_up_like_ctrl_c(signum: int, code: int, tmp_path: P
     process = subprocess.Popen([sys.executable, "-m", "build_report", "pdf", str(ROOT / "manuscript"), "-o", str(out)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not list(temp.glob("weasyprint-*")) and time.monotonic() < deadline and process.poll() is None:
+    # A parallel build's workers keep their temporary files in a folder of the pool's (parallel.Pool).
+    while not list(temp.glob("**/weasyprint-*")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)  # WeasyPrint has started laying out: its font folder exists
-    assert list(temp.glob("weasyprint-*")), "the build never reached WeasyPrint"
+    assert list(temp.glob("**/weasyprint-*")), "the build never reached WeasyPrint"
     process.send_signal(signum)
     _, err = process.communicate(timeout=60)
     assert process.returncode == code, err
